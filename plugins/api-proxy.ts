@@ -1,0 +1,69 @@
+// API_PREFIX and API_PREFIX/*: proxied to API_UPSTREAM with the session's
+// access token (@fastify/http-proxy over an undici keep-alive pool). Order of
+// the checks: CSRF (403), a path that leaves the prefix (400), the session
+// (401), a due refresh (401/503). Upstream failures: 502 JSON, no response
+// headers within UPSTREAM_TIMEOUT: 504 JSON. Bodies stream both ways.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import httpProxy from '@fastify/http-proxy';
+import type { Config } from '../src/config.js';
+import { pathEscapes } from '../src/proxy/path.js';
+import { upstreamRequestHeaders, browserResponseHeaders } from '../src/proxy/headers.js';
+import { BadPath, UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../src/errors.js';
+
+export const DEFAULT_CONNECTIONS = 128;
+export const DEFAULT_KEEP_ALIVE_MS = 60_000;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    accessToken: string | undefined;
+  }
+}
+
+export default async function apiProxy(fastify: FastifyInstance, { config }: { config: Config }) {
+  const upstream = new URL(config.apiUpstream);
+  const ownCookies = [config.cookieName, config.loginCookieName];
+  const forward = {
+    trustProxy: config.trustProxy !== false,
+    publicProto: config.publicUrl.protocol.slice(0, -1),
+    publicHost: config.publicUrl.host,
+  };
+  fastify.decorateRequest('accessToken', undefined);
+
+  const fail = (reply: FastifyReply, e: InstanceType<typeof UpstreamUnreachable>) =>
+    reply.code(e.statusCode!).type('application/json').send({ error: PUBLIC_ERROR[e.code] });
+
+  await fastify.register(httpProxy, {
+    upstream: upstream.origin,
+    prefix: config.apiPrefix,
+    rewritePrefix: upstream.pathname.replace(/\/+$/, ''),
+    websocket: false,
+    undici: {
+      connections: DEFAULT_CONNECTIONS,
+      pipelining: 1,
+      keepAliveTimeout: DEFAULT_KEEP_ALIVE_MS,
+      headersTimeout: config.upstreamTimeoutMs,
+      bodyTimeout: 0,
+    },
+    async preHandler(request: FastifyRequest) {
+      await fastify.requireCsrf(request);
+      if (pathEscapes(request.raw.url ?? '/')) throw new BadPath();
+      const session = await fastify.freshSession(request);
+      request.accessToken = session.accessToken;
+    },
+    replyOptions: {
+      rewriteRequestHeaders: (request, headers) => upstreamRequestHeaders(headers, {
+        ...forward,
+        accessToken: (request as FastifyRequest).accessToken,
+        requestId: String(request.id),
+        clientIp: request.ip,
+      }),
+      rewriteHeaders: (headers) => browserResponseHeaders(headers, ownCookies) as typeof headers,
+      onError(reply, { error }) {
+        const timeout = (error as { statusCode?: number }).statusCode === 504;
+        reply.request.log.warn({ err: error }, timeout ? 'upstream timed out' : 'upstream unreachable');
+        fastify.metrics.upstreamErrors.inc({ kind: timeout ? 'timeout' : 'unreachable' });
+        fail(reply as FastifyReply, timeout ? new UpstreamTimeout() : new UpstreamUnreachable());
+      },
+    },
+  });
+}

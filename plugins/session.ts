@@ -1,0 +1,141 @@
+// Server-side sessions: the browser holds one signed, opaque, HttpOnly cookie
+// (`bff`, or `__Host-bff` with an https PUBLIC_URL); everything else lives in
+// the store. A session is read only by the routes that need one, once per
+// request; the idle clock is extended by a throttled touch (no data write),
+// and the idle and absolute lifetimes are enforced here whatever the cookie says.
+//
+// Not @fastify/session: it hashes a JSON of the whole session on every request
+// to detect changes, has a callback store API, and does not know our two
+// lifetimes; what we need is this file.
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../src/config.js';
+import { randomId } from '../src/session/crypto.js';
+import { wantedLifetime, type SessionData, type SessionStore } from '../src/session/store.js';
+import { StoreUnavailable } from '../src/errors.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessions: Sessions;
+  }
+  interface FastifyRequest {
+    /** The session id once loadSession found a live session. */
+    sessionId: string | undefined;
+    session: SessionData | undefined;
+    /** Epoch seconds at which the session ends if nothing else happens. */
+    sessionExpiresAt: number;
+  }
+}
+
+const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+export interface Sessions {
+  store: SessionStore;
+  /** The request's live session (read at most once per request), or undefined. */
+  load(request: FastifyRequest): Promise<SessionData | undefined>;
+  /** Starts a new session (a new id, whatever the browser had) and sets its cookie. */
+  start(request: FastifyRequest, reply: FastifyReply, data: SessionData): Promise<void>;
+  /** Writes a changed session back with its remaining lifetime. */
+  save(request: FastifyRequest, data: SessionData): Promise<void>;
+  /** Ends the request's session (if any) and clears the cookie. */
+  end(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  /** The throttle of the idle clock, in seconds. */
+  touchInterval: number;
+}
+
+/** Converts a store failure into a 503 at the boundary. */
+async function guard<T>(request: FastifyRequest, op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (e) {
+    request.log.error({ err: e }, 'session store failed');
+    throw new StoreUnavailable();
+  }
+}
+
+async function sessionPlugin(fastify: FastifyInstance, { config, store }: { config: Config; store: SessionStore }) {
+  const cookieOptions = {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    secure: config.secureCookies,
+    signed: true,
+    maxAge: config.maxAge,
+  };
+  const limits = { idleTimeout: config.idleTimeout, maxAge: config.maxAge };
+  const touchInterval = Math.min(60, config.idleTimeout / 10);
+  const loaded = Symbol('session loaded');
+
+  fastify.decorateRequest('sessionId', undefined);
+  fastify.decorateRequest('session', undefined);
+  fastify.decorateRequest('sessionExpiresAt', 0);
+  fastify.decorateRequest(loaded, false);
+
+  const cookieId = (request: FastifyRequest): string | undefined => {
+    const raw = request.cookies[config.cookieName];
+    if (!raw || raw.length > 256) return undefined;
+    const u = request.unsignCookie(raw);
+    return u.valid && u.value && ID_PATTERN.test(u.value) ? u.value : undefined;
+  };
+
+  const sessions: Sessions = {
+    store,
+    touchInterval,
+    async load(request) {
+      const r = request as FastifyRequest & { [loaded]: boolean };
+      if (r[loaded]) return request.session;
+      r[loaded] = true;
+      const id = cookieId(request);
+      if (!id) return undefined;
+      const stored = await guard(request, () => store.get(id));
+      if (!stored) return undefined;
+      const now = Date.now() / 1000;
+      const wanted = wantedLifetime(stored.data, limits, now);
+      if (wanted <= 0) {
+        await guard(request, () => store.destroy(id));
+        return undefined;
+      }
+      let expiresIn = Math.min(stored.expiresIn, wanted);
+      if (wanted - stored.expiresIn >= touchInterval) {
+        await guard(request, () => store.touch(id, wanted));
+        expiresIn = wanted;
+      }
+      request.sessionId = id;
+      request.session = stored.data;
+      request.sessionExpiresAt = Math.floor(now + expiresIn);
+      return stored.data;
+    },
+    async start(request, reply, data) {
+      const old = cookieId(request);
+      if (old) await guard(request, () => store.destroy(old));
+      const id = randomId(32);
+      const now = Date.now() / 1000;
+      const ttl = wantedLifetime(data, limits, now);
+      await guard(request, () => store.set(id, data, ttl));
+      request.sessionId = id;
+      request.session = data;
+      request.sessionExpiresAt = Math.floor(now + ttl);
+      reply.setCookie(config.cookieName, id, cookieOptions);
+    },
+    async save(request, data) {
+      const id = request.sessionId;
+      if (!id) return;
+      const ttl = request.sessionExpiresAt - Date.now() / 1000;
+      if (ttl <= 0) return;
+      await guard(request, () => store.set(id, data, ttl));
+      request.session = data;
+    },
+    async end(request, reply) {
+      const id = request.sessionId ?? cookieId(request);
+      request.sessionId = undefined;
+      request.session = undefined;
+      if (id) await guard(request, () => store.destroy(id));
+      if (request.cookies[config.cookieName] !== undefined) {
+        reply.clearCookie(config.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secureCookies });
+      }
+    },
+  };
+  fastify.decorate('sessions', sessions);
+}
+
+export default fp(sessionPlugin, { name: 'bff-session', dependencies: ['@fastify/cookie'] });

@@ -1,0 +1,110 @@
+// The root plugin: registers every concern in a visible order and owns the
+// error and 404 handlers. No logic of its own.
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import type { Config } from './config.js';
+import type { SessionStore } from './session/store.js';
+import { createStore } from './session/factory.js';
+import { loggerOptions } from './logger.js';
+import { PUBLIC_ERROR } from './errors.js';
+import { errorPage, wantsHtml } from './pages.js';
+import metrics from '../plugins/metrics.js';
+import oidc from '../plugins/oidc.js';
+import session from '../plugins/session.js';
+import loginState from '../plugins/login-state.js';
+import csrf from '../plugins/csrf.js';
+import tokens from '../plugins/tokens.js';
+import health from '../plugins/health.js';
+import login from '../plugins/login.js';
+import callback from '../plugins/callback.js';
+import me from '../plugins/me.js';
+import logout from '../plugins/logout.js';
+import backchannelLogout from '../plugins/backchannel-logout.js';
+import apiProxy from '../plugins/api-proxy.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+export const HEADERS_TIMEOUT_MS = 15_000;
+export const REQUEST_TIMEOUT_MS = 300_000;
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The short word of a status, for errors that are not ours (body parser, router). */
+const STATUS_WORD: Record<number, string> = {
+  400: 'bad_request', 404: 'not_found', 405: 'method_not_allowed', 406: 'not_acceptable', 408: 'request_timeout',
+  413: 'payload_too_large', 414: 'uri_too_long', 415: 'unsupported_media_type', 429: 'rate_limited', 431: 'headers_too_large',
+};
+
+export interface AppDeps {
+  /** A store to use instead of the one SESSION_STORE names (tests). */
+  store?: SessionStore;
+  logger?: FastifyServerOptions['logger'];
+}
+
+export async function app(fastify: FastifyInstance, { config, store }: { config: Config; store: SessionStore }) {
+  // first: the plugins below inherit these handlers when they register
+  fastify.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    else request.log.info({ code: err.code, status }, 'request refused');
+    const error = (err.code && PUBLIC_ERROR[err.code]) || STATUS_WORD[status] || (status >= 500 ? 'internal' : 'bad_request');
+    reply.code(status);
+    if (request.method === 'GET' && wantsHtml(request.headers.accept) && !isApiCall(request.url, config)) {
+      return reply.type('text/html; charset=utf-8').send(errorPage('Something went wrong', status >= 500 ? 'The gateway could not answer this request. Please try again.' : 'This request could not be served.', { retry: false }));
+    }
+    return reply.send({ error });
+  });
+
+  fastify.setNotFoundHandler((request, reply) => {
+    reply.code(404);
+    if (request.method === 'GET' && wantsHtml(request.headers.accept)) {
+      return reply.type('text/html; charset=utf-8').send(errorPage('Not found', 'There is nothing at this address.', { retry: false }));
+    }
+    return reply.send({ error: 'not_found' });
+  });
+
+  await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
+  await fastify.register(metrics, { config, sessionCount: () => store.size?.() });
+  await fastify.register(oidc, { config });
+  await fastify.register(session, { config, store });
+  await fastify.register(loginState, { config });
+  await fastify.register(csrf, { config });
+  await fastify.register(tokens, { config });
+
+  await fastify.register(health);
+  await fastify.register(login, { config });
+  await fastify.register(callback, { config });
+  await fastify.register(me);
+  await fastify.register(logout, { config });
+  await fastify.register(backchannelLogout, { config });
+  await fastify.register(apiProxy, { config });
+}
+
+function isApiCall(url: string, config: Config): boolean {
+  return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || url === config.apiPrefix || url.startsWith(`${config.apiPrefix}/`) || url.startsWith(`${config.apiPrefix}?`);
+}
+
+/** A Fastify instance with the gateway registered, not yet listening. */
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const fastify: FastifyInstance = Fastify({
+    logger: deps.logger ?? loggerOptions(config),
+    trustProxy: config.trustProxy as boolean | string[],
+    bodyLimit: BODY_LIMIT,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    requestIdHeader: false,
+    requestIdLogLabel: 'reqId',
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { maxParamLength: 2048 },
+    return503OnClosing: true,
+  });
+  (fastify.server as import('node:http').Server).headersTimeout = HEADERS_TIMEOUT_MS;
+  const store = deps.store ?? await createStore(config);
+  fastify.addHook('onClose', async () => store.close());
+  await fastify.register(app, { config, store });
+  return fastify;
+}

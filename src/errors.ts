@@ -1,0 +1,29 @@
+// Every error the gateway answers with, defined once: a code shaped
+// BFF_<AREA>_<WHAT>, an explicit status, and the short `error` word the JSON
+// body carries. Library errors (fast-jwt, undici, Redis) are converted to
+// these at the boundary; a 5xx never shows its message to the client.
+import createError from '@fastify/error';
+
+/** The `error` member of the JSON body, by error code. */
+export const PUBLIC_ERROR: Record<string, string> = {};
+
+function define(code: string, message: string, statusCode: number, publicError: string) {
+  PUBLIC_ERROR[code] = publicError;
+  return createError(code, message, statusCode);
+}
+
+export const Unauthenticated = define('BFF_SESSION_MISSING', 'no session', 401, 'unauthenticated');
+export const CsrfRejected = define('BFF_CSRF_REJECTED', 'missing or wrong CSRF header, or a cross-site request', 403, 'csrf');
+export const BadPath = define('BFF_PROXY_BAD_PATH', 'the path leaves the proxied prefix', 400, 'bad_path');
+export const UpstreamUnreachable = define('BFF_PROXY_UPSTREAM_UNREACHABLE', 'the upstream is unreachable', 502, 'bad_gateway');
+export const UpstreamTimeout = define('BFF_PROXY_UPSTREAM_TIMEOUT', 'the upstream did not answer in time', 504, 'gateway_timeout');
+export const ProviderUnavailable = define('BFF_OIDC_PROVIDER_UNAVAILABLE', 'the identity provider is unavailable', 503, 'provider_unavailable');
+export const StoreUnavailable = define('BFF_SESSION_STORE_UNAVAILABLE', 'the session store is unavailable', 503, 'store_unavailable');
+export const NotFound = define('BFF_NOT_FOUND', 'not found', 404, 'not_found');
+
+/** Login failures: shown as a short HTML page (the callback is a browser navigation). */
+export const LoginFailed = createError<[string]>('BFF_LOGIN_FAILED', 'login failed: %s', 400);
+PUBLIC_ERROR.BFF_LOGIN_FAILED = 'login_failed';
+
+/** The provider refused a refresh (`invalid_grant`): the session is over. */
+export const RefreshRejected = define('BFF_OIDC_REFRESH_REJECTED', 'the provider refused the refresh token', 401, 'unauthenticated');

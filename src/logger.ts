@@ -1,0 +1,42 @@
+// pino options: redaction of every header and field that can carry a secret,
+// and a request serializer that never logs the values of the callback's
+// `code`/`state` or of any token-bearing query parameter.
+import type { FastifyServerOptions } from 'fastify';
+import type { Config } from './config.js';
+
+const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken', 'access_token', 'refresh_token', 'id_token', 'logout_token',
+  'client_secret', 'clientSecret', 'code_verifier', 'verifier', 'nonce', 'password'];
+
+export const REDACT_PATHS = [
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]', 'headers.authorization', 'headers.cookie', 'headers["set-cookie"]',
+  ...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`),
+];
+
+const SECRET_PARAMS = /^(code|state|session_state|access_token|refresh_token|id_token|logout_token|token|client_secret|code_verifier|nonce|iss)$/i;
+
+/** The URL with the values of secret-bearing query parameters replaced. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return url;
+  const params = url.slice(q + 1).split('&').map((pair) => {
+    const eq = pair.indexOf('=');
+    const name = eq === -1 ? pair : pair.slice(0, eq);
+    let decoded = name;
+    try { decoded = decodeURIComponent(name); } catch { /* keep raw */ }
+    return SECRET_PARAMS.test(decoded) ? `${name}=[redacted]` : pair;
+  });
+  return `${url.slice(0, q)}?${params.join('&')}`;
+}
+
+export function loggerOptions(config: Pick<Config, 'logLevel'>): FastifyServerOptions['logger'] {
+  return {
+    level: config.logLevel,
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      req(req: { method: string; url: string; ip?: string; id?: string }) {
+        return { method: req.method, url: redactUrl(req.url), remoteAddress: req.ip };
+      },
+    },
+  };
+}

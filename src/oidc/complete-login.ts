@@ -1,0 +1,137 @@
+// The callback's protocol work, step by step, each failure a LoginFailed with
+// a reason (for logs and metrics), never the provider's own text:
+// 1. the provider's `error` answer ends here (its description is not shown);
+// 2. `state` matches a pending login of this browser (constant time);
+// 3. RFC 9207: `iss` equals the issuer when the provider advertises it
+//    (and whenever it is sent), before any token request;
+// 4. the code is exchanged with the PKCE verifier;
+// 5. the ID token is verified (OIDC Core 3.1.3.7) with the login's nonce;
+// 6. userinfo, when the provider has it, must have the ID token's `sub`;
+// 7. without an ID token or userinfo, the access token must be a JWT that
+//    verifies against the provider's keys.
+// @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
+// @see https://www.rfc-editor.org/rfc/rfc9207
+import type { Config } from '../config.js';
+import type { SessionData } from '../session/store.js';
+import type { ReadyProvider } from './provider.js';
+import { takePending, type PendingLogin } from './login-state.js';
+import { verifyIdToken, userClaims } from './verify-id-token.js';
+import { verifyJwt, audiences, JwtInvalid } from './verify-jwt.js';
+import { ProviderDown } from './http.js';
+import { GrantRejected, type TokenSet } from './token-client.js';
+
+export const MAX_PARAM = 2048;
+
+export class LoginError extends Error {
+  override name = 'LoginError';
+  constructor(public readonly reason: string, public readonly status = 400, detail?: string) {
+    super(detail ? `${reason}: ${detail}` : reason);
+  }
+}
+
+export interface CallbackQuery {
+  code?: unknown;
+  state?: unknown;
+  iss?: unknown;
+  error?: unknown;
+}
+
+/** Steps 1-3: which pending login this callback completes. */
+export function checkCallback(query: CallbackQuery, pending: PendingLogin[], provider: ReadyProvider): { login: PendingLogin; rest: PendingLogin[]; code: string } {
+  for (const [k, v] of Object.entries(query)) {
+    if (Array.isArray(v)) throw new LoginError('duplicate_parameter', 400, k);
+    if (typeof v === 'string' && v.length > MAX_PARAM) throw new LoginError('parameter_too_long', 400, k);
+  }
+  if (query.error !== undefined) throw new LoginError('provider_error', 400, /^[a-z_]{1,64}$/.test(String(query.error)) ? String(query.error) : 'unknown');
+  if (typeof query.state !== 'string' || !query.state) throw new LoginError('missing_state');
+  if (!pending.length) throw new LoginError('no_pending_login');
+  const { match, rest } = takePending(pending, query.state);
+  if (!match) throw new LoginError('state_mismatch');
+  const issuer = provider.issuer;
+  if (issuer && (provider.metadata.authorization_response_iss_parameter_supported || query.iss !== undefined) && query.iss !== issuer) {
+    throw new LoginError('issuer_mismatch');
+  }
+  if (typeof query.code !== 'string' || !query.code) throw new LoginError('missing_code');
+  return { login: match, rest, code: query.code };
+}
+
+/** Steps 4-7: the session a successful login starts. */
+export async function completeLogin(config: Config, provider: ReadyProvider, login: PendingLogin, code: string): Promise<SessionData> {
+  let tokens: TokenSet;
+  try {
+    tokens = await provider.tokens.exchangeCode(code, login.verifier);
+  } catch (e) {
+    throw providerFailure(e, 'token_exchange');
+  }
+  const now = Math.floor(Date.now() / 1000);
+  const openid = config.scopes.includes('openid');
+  let idClaims: Record<string, unknown> | undefined;
+  if (tokens.id_token) {
+    if (!provider.keyFor || !provider.issuer) throw new LoginError('id_token_unverifiable');
+    try {
+      idClaims = await verifyIdToken(tokens.id_token, provider.keyFor, {
+        issuer: provider.issuer, clientId: config.clientId, algorithms: provider.algorithms, nonce: openid ? login.nonce : undefined,
+      });
+    } catch (e) {
+      throw new LoginError('id_token_invalid', 400, (e as Error).message);
+    }
+  } else if (openid) {
+    throw new LoginError('id_token_missing');
+  }
+
+  let info: Record<string, unknown> | undefined;
+  if (provider.metadata.userinfo_endpoint) {
+    try {
+      info = await provider.tokens.userinfo(tokens.access_token);
+    } catch (e) {
+      throw providerFailure(e, 'userinfo');
+    }
+    if (typeof info.sub !== 'string' || (idClaims && info.sub !== idClaims.sub)) throw new LoginError('userinfo_sub_mismatch');
+  }
+
+  let atClaims: Record<string, unknown> | undefined;
+  if (!idClaims && !info) atClaims = await verifyAccessToken(config, provider, tokens.access_token);
+
+  const identity = idClaims ?? info ?? atClaims!;
+  const sub = identity.sub;
+  if (typeof sub !== 'string' || !sub) throw new LoginError('no_subject');
+  return {
+    sub,
+    sid: typeof idClaims?.sid === 'string' ? idClaims.sid : undefined,
+    user: userClaims(atClaims, idClaims, info),
+    accessToken: tokens.access_token,
+    accessTokenExpiresAt: tokens.expires_in ? now + tokens.expires_in : numberOr(atClaims?.exp),
+    refreshToken: tokens.refresh_token,
+    idToken: tokens.id_token,
+    createdAt: now,
+  };
+}
+
+/**
+ * A JWT access token as identity (the plain OAuth 2.0 form without userinfo):
+ * verified against the provider's keys, `iss` when an issuer is configured,
+ * `aud` when an audience or resource was asked for, `exp`.
+ */
+async function verifyAccessToken(config: Config, provider: ReadyProvider, token: string): Promise<Record<string, unknown>> {
+  if (!provider.keyFor) throw new LoginError('no_identity', 400, 'no ID token, no userinfo endpoint and no JWKS');
+  try {
+    const { payload } = await verifyJwt(token, provider.keyFor, { algorithms: provider.algorithms });
+    if (provider.issuer && payload.iss !== provider.issuer) throw new JwtInvalid('iss is not the provider');
+    const wantAud = config.audience ?? config.resource;
+    if (wantAud && !audiences(payload).includes(wantAud)) throw new JwtInvalid('aud is not the configured audience');
+    if (typeof payload.exp !== 'number') throw new JwtInvalid('exp is missing');
+    return payload;
+  } catch (e) {
+    throw new LoginError('access_token_invalid', 400, (e as Error).message);
+  }
+}
+
+function numberOr(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+function providerFailure(e: unknown, step: string): LoginError {
+  if (e instanceof ProviderDown) return new LoginError('provider_unavailable', 503, `${step}: ${e.message}`);
+  if (e instanceof GrantRejected) return new LoginError(`${step}_rejected`, 400, e.error);
+  return new LoginError(step, 502, (e as Error).message);
+}

@@ -1,0 +1,67 @@
+// The gateway's own HTTP client for the provider (discovery, JWKS, token,
+// userinfo, revocation): one undici Agent with bounded timeouts, so a slow or
+// silent provider fails fast instead of holding a request forever.
+import { Agent, request } from 'undici';
+
+export const DEFAULT_PROVIDER_TIMEOUT_MS = 10_000;
+
+export const providerAgent = new Agent({
+  connectTimeout: 5_000,
+  headersTimeout: DEFAULT_PROVIDER_TIMEOUT_MS,
+  bodyTimeout: DEFAULT_PROVIDER_TIMEOUT_MS,
+  keepAliveTimeout: 10_000,
+});
+
+/** The provider could not be reached or answered 5xx: transient, retry later. */
+export class ProviderDown extends Error {
+  override name = 'ProviderDown';
+}
+
+export interface ProviderResponse {
+  status: number;
+  json: Record<string, unknown> | undefined;
+  text: string;
+}
+
+const MAX_BODY = 1024 * 1024;
+
+export async function providerRequest(url: string, init: {
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  form?: Record<string, string | undefined>;
+} = {}): Promise<ProviderResponse> {
+  const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
+  let body: string | undefined;
+  if (init.form) {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(init.form)) if (v !== undefined) params.set(k, v);
+    body = params.toString();
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+  }
+  let res;
+  try {
+    res = await request(url, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, dispatcher: providerAgent });
+  } catch (e) {
+    throw new ProviderDown(`${new URL(url).origin}: ${(e as Error).message}`, { cause: e });
+  }
+  let text = '';
+  try {
+    for await (const chunk of res.body) {
+      text += chunk;
+      if (text.length > MAX_BODY) { res.body.destroy(); throw new Error('response too large'); }
+    }
+  } catch (e) {
+    throw new ProviderDown(`${new URL(url).origin}: ${(e as Error).message}`, { cause: e });
+  }
+  if (res.statusCode >= 500) throw new ProviderDown(`${new URL(url).origin}${new URL(url).pathname} answered ${res.statusCode}`);
+  let json: Record<string, unknown> | undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
+  } catch { /* not JSON */ }
+  return { status: res.statusCode, json, text };
+}
+
+export async function closeProviderClient(): Promise<void> {
+  await providerAgent.close();
+}

@@ -1,0 +1,56 @@
+// The state of logins in progress (state, nonce, PKCE verifier, returnTo),
+// kept in one short-lived, encrypted, HttpOnly cookie rather than in the
+// session store: an anonymous visitor costs the store nothing. The cookie
+// holds at most MAX_PENDING logins (several tabs may log in at once), the
+// newest first, each expiring after LOGIN_TTL; a flood of /auth/login calls
+// therefore never grows it.
+import { createHash } from 'node:crypto';
+import { createSealer, randomId, type Sealer } from '../session/crypto.js';
+import { safeEqual } from './verify-id-token.js';
+
+export const LOGIN_TTL_S = 600;
+export const MAX_PENDING = 3;
+const MAX_COOKIE = 4096;
+
+export interface PendingLogin {
+  state: string;
+  nonce: string;
+  verifier: string;
+  returnTo: string;
+  /** Epoch seconds after which this login may not complete. */
+  exp: number;
+}
+
+export function newPendingLogin(returnTo: string, now = Date.now() / 1000): PendingLogin {
+  return { state: randomId(32), nonce: randomId(32), verifier: randomId(48), returnTo, exp: Math.floor(now) + LOGIN_TTL_S };
+}
+
+/** RFC 7636 S256: BASE64URL(SHA256(verifier)). */
+export function codeChallenge(verifier: string): string {
+  return createHash('sha256').update(verifier).digest('base64url');
+}
+
+export function createLoginStateCodec(secrets: string[]) {
+  const sealer: Sealer = createSealer(secrets, 'bff login-state v1');
+  return {
+    /** The live pending logins in a cookie value (none when absent, foreign or tampered). */
+    read(cookie: string | undefined, now = Date.now() / 1000): PendingLogin[] {
+      if (!cookie || cookie.length > MAX_COOKIE) return [];
+      const plain = sealer.open(Buffer.from(cookie, 'base64url'));
+      if (!plain) return [];
+      try {
+        const list = JSON.parse(plain.toString('utf8')) as PendingLogin[];
+        return Array.isArray(list) ? list.filter((p) => p && typeof p.state === 'string' && p.exp > now).slice(0, MAX_PENDING) : [];
+      } catch { return []; }
+    },
+    write(list: PendingLogin[]): string {
+      return sealer.seal(JSON.stringify(list.slice(0, MAX_PENDING))).toString('base64url');
+    },
+  };
+}
+
+/** The pending login whose state equals `state` (constant-time compare), and the others. */
+export function takePending(list: PendingLogin[], state: string): { match?: PendingLogin; rest: PendingLogin[] } {
+  const match = list.find((p) => safeEqual(p.state, state));
+  return { match, rest: list.filter((p) => p !== match) };
+}

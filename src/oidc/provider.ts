@@ -1,0 +1,89 @@
+// The provider as the gateway knows it: metadata loaded by discovery with
+// retry and exponential backoff while the provider is unreachable or its
+// metadata is wrong (the process stays up; /readyz says 503 meanwhile), or
+// built at once from the explicit OAUTH_* endpoints.
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config.js';
+import { discover, explicitMetadata, type ProviderMetadata } from './metadata.js';
+import { createJwksResolver, type KeyResolver } from './jwks.js';
+import { createTokenClient, type TokenClient } from './token-client.js';
+import { allowedAlgorithms } from './verify-jwt.js';
+
+export const DEFAULT_BACKOFF_MS = 500;
+export const DEFAULT_MAX_BACKOFF_MS = 30_000;
+
+export interface ReadyProvider {
+  metadata: ProviderMetadata;
+  /** The issuer ID tokens must carry (undefined: a plain OAuth 2.0 provider without one). */
+  issuer?: string;
+  tokens: TokenClient;
+  /** Keys of the provider's JWKS (undefined when it has none). */
+  keyFor?: KeyResolver;
+  algorithms: string[];
+}
+
+export interface Provider {
+  /** The loaded provider, or undefined while discovery has not succeeded. */
+  current(): ReadyProvider | undefined;
+  /** The reason the provider is not ready, for logs and /readyz. */
+  lastError(): string | undefined;
+  /** Resolves once loaded (tests, demo); never rejects. */
+  loaded(): Promise<ReadyProvider>;
+  stop(): void;
+}
+
+export function wantsOpenId(config: Config): boolean {
+  return config.scopes.includes('openid');
+}
+
+function prepare(config: Config, metadata: ProviderMetadata): ReadyProvider {
+  return {
+    metadata,
+    issuer: config.issuer ?? metadata.issuer,
+    tokens: createTokenClient(config, metadata),
+    keyFor: metadata.jwks_uri ? createJwksResolver(metadata.jwks_uri) : undefined,
+    algorithms: allowedAlgorithms(metadata.id_token_signing_alg_values_supported),
+  };
+}
+
+export function startProvider(config: Config, log: FastifyBaseLogger, { backoffMs = DEFAULT_BACKOFF_MS, maxBackoffMs = DEFAULT_MAX_BACKOFF_MS } = {}): Provider {
+  let ready: ReadyProvider | undefined;
+  let error: string | undefined = 'discovery has not completed yet';
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let resolveLoaded!: (p: ReadyProvider) => void;
+  const loaded = new Promise<ReadyProvider>((r) => { resolveLoaded = r; });
+
+  const settle = (p: ReadyProvider) => { ready = p; error = undefined; resolveLoaded(p); };
+
+  if (!config.issuer) {
+    settle(prepare(config, explicitMetadata(config)));
+  } else {
+    const issuer = config.issuer;
+    let attempt = 0;
+    const tryDiscover = async () => {
+      try {
+        const metadata = await discover(issuer, { needsJwks: wantsOpenId(config) });
+        if (stopped) return;
+        settle(prepare(config, metadata));
+        log.info({ issuer, attempts: attempt + 1 }, 'provider metadata loaded');
+      } catch (e) {
+        if (stopped) return;
+        error = (e as Error).message;
+        const delay = Math.min(maxBackoffMs, backoffMs * 2 ** attempt) * (0.8 + Math.random() * 0.4);
+        attempt++;
+        log.warn({ issuer, attempt, retryInMs: Math.round(delay), reason: error }, 'provider metadata not loaded; retrying');
+        timer = setTimeout(tryDiscover, delay);
+        timer.unref();
+      }
+    };
+    void tryDiscover();
+  }
+
+  return {
+    current: () => ready,
+    lastError: () => error,
+    loaded: () => loaded,
+    stop() { stopped = true; if (timer) clearTimeout(timer); },
+  };
+}

@@ -1,0 +1,136 @@
+// Keeps a session's access token fresh before it is proxied.
+// - a refresh is due when the token expires within TOKEN_REFRESH_SKEW;
+// - one refresh per session: concurrent requests of this instance share one
+//   promise, and instances sharing a store take the store's lock, check again
+//   whether the refresh is still needed (another holder may have done it),
+//   and otherwise wait for the refreshed tokens;
+// - a rotated refresh token replaces the old one in the same write;
+// - `invalid_grant` (any 4xx refusal) ends the session: 401;
+// - an unreachable provider or a 5xx keeps the session: 503;
+// - a refreshed ID token must keep the session's `iss` and `sub`;
+// - without a refresh token the session ends when the access token expires.
+// @see https://www.rfc-editor.org/rfc/rfc6749#section-6
+// @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
+import type { SessionData, SessionStore } from '../session/store.js';
+import type { ReadyProvider } from './provider.js';
+import { verifyIdToken } from './verify-id-token.js';
+import { ProviderDown } from './http.js';
+import { GrantRejected } from './token-client.js';
+
+export const LOCK_TTL_MS = 15_000;
+export const WAIT_STEP_MS = 50;
+export const MAX_WAIT_MS = 20_000;
+
+/** Why a refresh did not produce a usable session. */
+export class RefreshFailed extends Error {
+  override name = 'RefreshFailed';
+  /** `ended`: the session is gone (401); `unavailable`: try again later (503). */
+  constructor(public readonly outcome: 'ended' | 'unavailable', reason: string) {
+    super(reason);
+  }
+}
+
+export function refreshDue(data: SessionData, skew: number, now = Date.now() / 1000): boolean {
+  return data.accessTokenExpiresAt !== undefined && data.accessTokenExpiresAt - skew <= now;
+}
+
+export interface RefreshDeps {
+  store: SessionStore;
+  provider: () => ReadyProvider | undefined;
+  clientId: string;
+  skew: number;
+  onRefresh?: (outcome: 'success' | 'rejected' | 'unavailable') => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function createRefresher(deps: RefreshDeps) {
+  const { store, skew } = deps;
+  const inflight = new Map<string, Promise<SessionData>>();
+
+  /** The stored session, when it still needs no refresh; undefined when it does. */
+  const settled = async (id: string): Promise<SessionData | undefined> => {
+    const stored = await store.get(id);
+    if (!stored) throw new RefreshFailed('ended', 'the session ended meanwhile');
+    return refreshDue(stored.data, skew) ? undefined : stored.data;
+  };
+
+  async function refreshHolding(id: string, ttl: number, data: SessionData): Promise<SessionData> {
+    const provider = deps.provider();
+    if (!provider) throw new RefreshFailed('unavailable', 'provider metadata not loaded');
+    let tokens;
+    try {
+      tokens = await provider.tokens.refresh(data.refreshToken!);
+    } catch (e) {
+      if (e instanceof GrantRejected) {
+        deps.onRefresh?.('rejected');
+        await store.destroy(id);
+        throw new RefreshFailed('ended', `refresh refused: ${e.error}`);
+      }
+      deps.onRefresh?.('unavailable');
+      throw new RefreshFailed('unavailable', e instanceof ProviderDown ? e.message : `refresh failed: ${(e as Error).message}`);
+    }
+    if (tokens.id_token && provider.keyFor && provider.issuer) {
+      try {
+        await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.issuer, clientId: deps.clientId, algorithms: provider.algorithms, sub: data.sub });
+      } catch (e) {
+        deps.onRefresh?.('rejected');
+        await store.destroy(id);
+        throw new RefreshFailed('ended', `refreshed ID token refused: ${(e as Error).message}`);
+      }
+    }
+    const now = Math.floor(Date.now() / 1000);
+    const next: SessionData = {
+      ...data,
+      accessToken: tokens.access_token,
+      accessTokenExpiresAt: tokens.expires_in ? now + tokens.expires_in : undefined,
+      refreshToken: tokens.refresh_token ?? data.refreshToken,
+      idToken: tokens.id_token ?? data.idToken,
+    };
+    await store.set(id, next, ttl);
+    deps.onRefresh?.('success');
+    return next;
+  }
+
+  async function refreshShared(id: string, ttl: number): Promise<SessionData> {
+    const deadline = Date.now() + MAX_WAIT_MS;
+    while (Date.now() < deadline) {
+      const release = await store.lock(`refresh:${id}`, LOCK_TTL_MS);
+      if (release) {
+        try {
+          const stored = await store.get(id);
+          if (!stored) throw new RefreshFailed('ended', 'the session ended meanwhile');
+          if (!refreshDue(stored.data, skew)) return stored.data;
+          return await refreshHolding(id, Math.min(ttl, stored.expiresIn), stored.data);
+        } finally {
+          await release().catch(() => {});
+        }
+      }
+      await sleep(WAIT_STEP_MS);
+      const done = await settled(id);
+      if (done) return done;
+    }
+    throw new RefreshFailed('unavailable', 'timed out waiting for another instance\'s refresh');
+  }
+
+  return {
+    /**
+     * The session with an access token fit to proxy: `data` itself when no
+     * refresh is due; else the refreshed session. Throws RefreshFailed.
+     */
+    async fresh(id: string, data: SessionData, ttl: number): Promise<SessionData> {
+      if (!refreshDue(data, skew)) return data;
+      if (!data.refreshToken) {
+        if (data.accessTokenExpiresAt! > Date.now() / 1000) return data;
+        await store.destroy(id);
+        throw new RefreshFailed('ended', 'the access token expired and there is no refresh token');
+      }
+      let p = inflight.get(id);
+      if (!p) {
+        p = refreshShared(id, ttl).finally(() => inflight.delete(id));
+        inflight.set(id, p);
+      }
+      return p;
+    },
+  };
+}

@@ -1,0 +1,54 @@
+// URLs the gateway sends the browser to.
+import type { Config } from '../config.js';
+import type { ProviderMetadata } from './metadata.js';
+import { codeChallenge, type PendingLogin } from './login-state.js';
+
+/**
+ * The authorization request (RFC 6749 4.1.1 + RFC 7636 + OIDC Core 3.1.2.1):
+ * response_type=code, state, nonce (OpenID only), code_challenge S256,
+ * plus `audience` (Auth0) and `resource` (RFC 8707) when configured.
+ */
+export function authorizationUrl(config: Config, metadata: ProviderMetadata, login: PendingLogin): string {
+  const u = new URL(metadata.authorization_endpoint);
+  const p = u.searchParams;
+  p.set('response_type', 'code');
+  p.set('client_id', config.clientId);
+  p.set('redirect_uri', config.redirectUri);
+  p.set('scope', config.scopes.join(' '));
+  p.set('state', login.state);
+  if (config.scopes.includes('openid')) p.set('nonce', login.nonce);
+  p.set('code_challenge', codeChallenge(login.verifier));
+  p.set('code_challenge_method', 'S256');
+  if (config.audience) p.set('audience', config.audience);
+  if (config.resource) p.set('resource', config.resource);
+  return u.href;
+}
+
+const AUTH0_HOST = /(^|\.)auth0\.com$/i;
+
+/**
+ * Where the browser goes after logout: the provider's end-session endpoint
+ * with client_id and post_logout_redirect_uri (never id_token_hint: the
+ * browser sees no token), Auth0's /v2/logout when the issuer is an Auth0
+ * domain without one, else POST_LOGOUT_REDIRECT_URI.
+ * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
+ */
+export function endSessionUrl(config: Config, metadata: ProviderMetadata | undefined): string {
+  if (metadata?.end_session_endpoint) {
+    const u = new URL(metadata.end_session_endpoint);
+    u.searchParams.set('client_id', config.clientId);
+    u.searchParams.set('post_logout_redirect_uri', config.postLogoutRedirectUri);
+    return u.href;
+  }
+  const issuer = config.issuer ?? metadata?.issuer;
+  if (issuer) {
+    const i = new URL(issuer);
+    if (AUTH0_HOST.test(i.hostname)) {
+      const u = new URL('/v2/logout', i.origin);
+      u.searchParams.set('client_id', config.clientId);
+      u.searchParams.set('returnTo', config.postLogoutRedirectUri);
+      return u.href;
+    }
+  }
+  return config.postLogoutRedirectUri;
+}

@@ -1,0 +1,60 @@
+// Verifies a JWT from the provider (ID token, logout token, JWT access token):
+// signature by a key of the provider's JWKS, with an allow-list of
+// asymmetric algorithms only (never `none`, never HS* with a public key as
+// the secret), and `exp`/`nbf` with a small clock tolerance. The claims that
+// differ per token type are checked by the callers.
+import { createVerifier, createDecoder, TokenError, type Algorithm } from 'fast-jwt';
+import type { KeyResolver } from './jwks.js';
+
+export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+export const DEFAULT_CLOCK_TOLERANCE_S = 60;
+
+export class JwtInvalid extends Error {
+  override name = 'JwtInvalid';
+}
+
+/** The provider's advertised algorithms, restricted to the asymmetric ones (RS256 when it says nothing). */
+export function allowedAlgorithms(advertised: string[] | undefined): string[] {
+  const list = (advertised?.length ? advertised : ['RS256']).filter((a) => ASYMMETRIC_ALGS.includes(a));
+  return list.length ? list : ['RS256'];
+}
+
+const decodeComplete = createDecoder({ complete: true });
+
+export interface VerifiedJwt {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+}
+
+export async function verifyJwt(token: string, keyFor: KeyResolver, { algorithms, typ }: { algorithms: string[]; typ?: string }): Promise<VerifiedJwt> {
+  if (typeof token !== 'string' || token.length > 16 * 1024 || token.split('.').length !== 3) throw new JwtInvalid('not a signed JWT');
+  let header: Record<string, unknown>;
+  try {
+    header = (decodeComplete(token) as { header: Record<string, unknown> }).header;
+  } catch { throw new JwtInvalid('not a decodable JWT'); }
+  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) throw new JwtInvalid(`algorithm ${String(header.alg)} is not allowed`);
+  if (typ !== undefined && header.typ !== undefined && String(header.typ).toLowerCase().replace(/^application\//, '') !== typ) {
+    throw new JwtInvalid(`typ ${String(header.typ)} is not ${typ}`);
+  }
+  const key = await keyFor({ alg: header.alg, kid: typeof header.kid === 'string' ? header.kid : undefined })
+    .catch((e: Error) => { throw new JwtInvalid(e.message); });
+  const verify = createVerifier({ key, algorithms: algorithms as Algorithm[], clockTolerance: DEFAULT_CLOCK_TOLERANCE_S * 1000, cache: false });
+  try {
+    const payload = verify(token) as Record<string, unknown>;
+    return { header, payload };
+  } catch (e) {
+    throw new JwtInvalid(e instanceof TokenError ? e.message : 'signature check failed');
+  }
+}
+
+/** `aud` as a list. */
+export function audiences(payload: Record<string, unknown>): string[] {
+  const a = payload.aud;
+  return Array.isArray(a) ? a.filter((x): x is string => typeof x === 'string') : typeof a === 'string' ? [a] : [];
+}
+
+/** `iat` present and not in the future beyond the tolerance. */
+export function checkIssuedAt(payload: Record<string, unknown>, now = Date.now() / 1000): void {
+  if (typeof payload.iat !== 'number') throw new JwtInvalid('iat is missing');
+  if (payload.iat > now + DEFAULT_CLOCK_TOLERANCE_S) throw new JwtInvalid('iat is in the future');
+}

@@ -1,0 +1,58 @@
+// Header rewriting on the way to the upstream and back.
+// To the upstream:
+// - the browser's Cookie and Authorization never pass; the session's access
+//   token is injected as `Authorization: Bearer` after everything else, so no
+//   header (`Connection: authorization` included) can remove it;
+// - hop-by-hop headers are dropped (those named in Connection are dropped
+//   before this by @fastify/reply-from);
+// - X-Forwarded-For/Proto/Host, Forwarded and X-Real-IP from the client are
+//   replaced by the gateway's own; the client's values are kept only under
+//   TRUST_PROXY (a load balancer in front set them);
+// - the request id is forwarded as X-Request-Id.
+// Back to the browser:
+// - a Set-Cookie for the gateway's own cookie names is dropped.
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade'];
+const CLIENT_ONLY = ['cookie', 'authorization', 'forwarded', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'x-request-id'];
+
+export interface ForwardContext {
+  accessToken?: string;
+  requestId: string;
+  /** The client address (Fastify's request.ip: trust-aware). */
+  clientIp: string;
+  trustProxy: boolean;
+  /** PUBLIC_URL's protocol (without colon) and host. */
+  publicProto: string;
+  publicHost: string;
+}
+
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext): IncomingHttpHeaders {
+  const out: IncomingHttpHeaders = { ...incoming };
+  for (const h of HOP_BY_HOP) delete out[h];
+  for (const h of CLIENT_ONLY) delete out[h];
+  const priorFor = ctx.trustProxy ? incoming['x-forwarded-for'] : undefined;
+  out['x-forwarded-for'] = priorFor ? `${priorFor}, ${ctx.clientIp}` : ctx.clientIp;
+  out['x-forwarded-proto'] = (ctx.trustProxy && firstValue(incoming['x-forwarded-proto'])) || ctx.publicProto;
+  out['x-forwarded-host'] = (ctx.trustProxy && firstValue(incoming['x-forwarded-host'])) || ctx.publicHost;
+  out['x-request-id'] = ctx.requestId;
+  if (ctx.accessToken) out.authorization = `Bearer ${ctx.accessToken}`;
+  return out;
+}
+
+function firstValue(v: string | string[] | undefined): string | undefined {
+  const s = Array.isArray(v) ? v[0] : v;
+  return s?.split(',')[0]?.trim() || undefined;
+}
+
+/** Drops the upstream's Set-Cookie entries for the gateway's own cookie names. */
+export function browserResponseHeaders(headers: OutgoingHttpHeaders, ownCookies: string[]): OutgoingHttpHeaders {
+  const sc = headers['set-cookie'];
+  if (sc === undefined) return headers;
+  const list = (Array.isArray(sc) ? sc : [String(sc)]).filter((c) => {
+    const name = c.slice(0, c.indexOf('=')).trim();
+    return !ownCookies.includes(name);
+  });
+  if (list.length) headers['set-cookie'] = list; else delete headers['set-cookie'];
+  return headers;
+}

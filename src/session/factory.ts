@@ -1,0 +1,12 @@
+// The store SESSION_STORE names.
+import type { Config } from '../config.js';
+import type { SessionStore } from './store.js';
+import { createMemoryStore } from './memory-store.js';
+
+export async function createStore(config: Config): Promise<SessionStore> {
+  if (config.sessionStore === 'redis') {
+    const { createRedisStore } = await import('./redis-store.js');
+    return createRedisStore({ url: config.redisUrl, secrets: config.sessionSecrets });
+  }
+  return createMemoryStore();
+}

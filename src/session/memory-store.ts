@@ -1,0 +1,107 @@
+// The embedded session store: one process, bounded. Entries expire by their
+// TTL (checked on read, swept periodically) and the oldest are evicted once
+// `maxEntries` is reached, so a flood of logins cannot exhaust memory.
+import type { SessionData, SessionStore } from './store.js';
+
+export const DEFAULT_MAX_ENTRIES = 100_000;
+export const DEFAULT_SWEEP_MS = 60_000;
+
+interface Entry { data: SessionData; expiresAt: number }
+
+/** A Map with per-key expiry and a size bound (insertion order = eviction order). */
+class ExpiringMap<V> {
+  private readonly map = new Map<string, { value: V; expiresAt: number }>();
+  constructor(private readonly max: number, private readonly onEvict?: (key: string, value: V) => void) {}
+
+  get(key: string, now = Date.now()): V | undefined {
+    const e = this.map.get(key);
+    if (!e) return undefined;
+    if (e.expiresAt <= now) { this.delete(key); return undefined; }
+    return e.value;
+  }
+
+  set(key: string, value: V, expiresAt: number): void {
+    const old = this.map.get(key);
+    if (old) { this.map.delete(key); if (old.value !== value) this.onEvict?.(key, old.value); }
+    while (this.map.size >= this.max) {
+      const oldest = this.map.keys().next().value as string;
+      this.delete(oldest);
+    }
+    this.map.set(key, { value, expiresAt });
+  }
+
+  delete(key: string): void {
+    const e = this.map.get(key);
+    if (!e) return;
+    this.map.delete(key);
+    this.onEvict?.(key, e.value);
+  }
+
+  sweep(now = Date.now()): void {
+    for (const [k, e] of this.map) if (e.expiresAt <= now) this.delete(k);
+  }
+
+  get size(): number { return this.map.size; }
+}
+
+export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = DEFAULT_SWEEP_MS } = {}): SessionStore {
+  const bySid = new Map<string, Set<string>>();
+  const bySub = new Map<string, Set<string>>();
+  const index = (m: Map<string, Set<string>>, key: string | undefined, id: string, add: boolean) => {
+    if (!key) return;
+    let s = m.get(key);
+    if (add) { if (!s) m.set(key, (s = new Set())); s.add(id); return; }
+    if (s) { s.delete(id); if (!s.size) m.delete(key); }
+  };
+  const sessions = new ExpiringMap<Entry>(maxEntries, (id, e) => {
+    index(bySid, e.data.sid, id, false);
+    index(bySub, e.data.sub, id, false);
+  });
+  const seen = new ExpiringMap<true>(maxEntries);
+  const locks = new ExpiringMap<symbol>(maxEntries);
+  const sweeper = setInterval(() => { sessions.sweep(); seen.sweep(); locks.sweep(); }, sweepMs);
+  sweeper.unref();
+
+  return {
+    kind: 'memory',
+    async get(id) {
+      // a copy: a caller must set() what it changes, as with every store
+      const now = Date.now();
+      const e = sessions.get(id, now);
+      return e ? { data: { ...e.data }, expiresIn: (e.expiresAt - now) / 1000 } : undefined;
+    },
+    async set(id, data, ttlSeconds) {
+      const expiresAt = Date.now() + Math.max(0, ttlSeconds) * 1000;
+      sessions.set(id, { data: { ...data }, expiresAt }, expiresAt);
+      index(bySid, data.sid, id, true);
+      index(bySub, data.sub, id, true);
+    },
+    async touch(id, ttlSeconds) {
+      const e = sessions.get(id);
+      if (!e) return;
+      e.expiresAt = Date.now() + Math.max(0, ttlSeconds) * 1000;
+      sessions.set(id, e, e.expiresAt);
+    },
+    async destroy(id) { sessions.delete(id); },
+    async destroyBy({ sid, sub }) {
+      const set = sid ? bySid.get(sid) : sub ? bySub.get(sub) : undefined;
+      const ids = set ? [...set].filter((id) => sessions.get(id)) : [];
+      for (const id of ids) sessions.delete(id);
+      return ids.length;
+    },
+    async remember(key, ttlSeconds) {
+      if (seen.get(key)) return false;
+      seen.set(key, true, Date.now() + ttlSeconds * 1000);
+      return true;
+    },
+    async lock(name, ttlMs) {
+      if (locks.get(name)) return undefined;
+      const token = Symbol(name);
+      locks.set(name, token, Date.now() + ttlMs);
+      return async () => { if (locks.get(name) === token) locks.delete(name); };
+    },
+    async ping() {},
+    size() { return sessions.size; },
+    async close() { clearInterval(sweeper); },
+  };
+}

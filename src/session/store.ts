@@ -1,0 +1,66 @@
+// What a session holds and what every session store must do. One
+// implementation per engine (memory, Redis), all run through the same
+// contract tests (test/session/store-contract.ts).
+
+export interface SessionData {
+  /** The user's subject at the provider. */
+  sub: string;
+  /** The provider's session id (`sid` of the ID token), for back-channel logout. */
+  sid?: string;
+  /** Claims shown by /auth/me: the ID token's (protocol claims removed) merged with userinfo. */
+  user: Record<string, unknown>;
+  accessToken: string;
+  /** Epoch seconds at which the access token expires (undefined: unknown). */
+  accessTokenExpiresAt?: number;
+  refreshToken?: string;
+  idToken?: string;
+  /** Epoch seconds of the login: the absolute lifetime counts from here. */
+  createdAt: number;
+}
+
+/** A stored session and the seconds it has left in the store (its idle clock). */
+export interface StoredSession {
+  data: SessionData;
+  expiresIn: number;
+}
+
+export interface SessionStore {
+  readonly kind: 'memory' | 'redis';
+  get(id: string): Promise<StoredSession | undefined>;
+  /** Stores `data` under `id` for `ttlSeconds` (the session's remaining lifetime). */
+  set(id: string, data: SessionData, ttlSeconds: number): Promise<void>;
+  /**
+   * Extends the lifetime of an existing session without writing its data (the
+   * idle clock): a touch can never overwrite tokens a concurrent refresh wrote.
+   */
+  touch(id: string, ttlSeconds: number): Promise<void>;
+  destroy(id: string): Promise<void>;
+  /**
+   * Ends every session of a provider session (`sid`) or, without one, of a
+   * subject (`sub`): the back-channel logout. Resolves how many were live.
+   */
+  destroyBy(by: { sid?: string; sub?: string }): Promise<number>;
+  /**
+   * Remembers a one-time value (a logout token's `jti`) for `ttlSeconds`.
+   * Resolves false when it was already remembered.
+   */
+  remember(key: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * A short exclusive lock (refresh single-flight). Resolves a release
+   * function when taken, undefined when another holder has it.
+   */
+  lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
+  /** Resolves when the store answers; rejects otherwise. */
+  ping(): Promise<void>;
+  /** Number of live sessions when the engine can tell cheaply (metrics). */
+  size?(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * The lifetime a session should have in the store from `now`: the idle
+ * timeout, capped by what is left of the absolute lifetime.
+ */
+export function wantedLifetime(data: SessionData, limits: { idleTimeout: number; maxAge: number }, now: number): number {
+  return Math.min(limits.idleTimeout, data.createdAt + limits.maxAge - now);
+}
