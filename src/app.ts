@@ -3,6 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
+import fp from 'fastify-plugin';
 import type { Config } from './config.js';
 import type { SessionStore } from './session/store.js';
 import { createStore } from './session/factory.js';
@@ -42,7 +43,7 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
 }
 
-export async function app(fastify: FastifyInstance, { config, store }: { config: Config; store: SessionStore }) {
+async function app(fastify: FastifyInstance, { config, store }: { config: Config; store: SessionStore }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -81,6 +82,10 @@ export async function app(fastify: FastifyInstance, { config, store }: { config:
   await fastify.register(apiProxy, { config });
 }
 
+/** The root plugin, unencapsulated so that its decorators (provider, sessions, metrics) are the instance's. */
+const rootPlugin = fp(app, { name: 'bff-gateway' });
+export default rootPlugin;
+
 function isApiCall(url: string, config: Config): boolean {
   return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || url === config.apiPrefix || url.startsWith(`${config.apiPrefix}/`) || url.startsWith(`${config.apiPrefix}?`);
 }
@@ -94,7 +99,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestIdHeader: false,
-    requestIdLogLabel: 'reqId',
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
@@ -105,6 +109,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   (fastify.server as import('node:http').Server).headersTimeout = HEADERS_TIMEOUT_MS;
   const store = deps.store ?? await createStore(config);
   fastify.addHook('onClose', async () => store.close());
-  await fastify.register(app, { config, store });
+  await fastify.register(rootPlugin, { config, store });
   return fastify;
 }
