@@ -1,0 +1,17 @@
+import { spawn } from 'node:child_process';
+import autocannon from 'autocannon';
+import { startIdp } from '/work/main/dist/test/fixtures/idp.js';
+import { Browser, login } from '/work/main/dist/test/fixtures/browser.js';
+import { freePort, waitFor, sleep } from '/work/main/dist/test/fixtures/net.js';
+const store = process.argv[2] || 'memory';
+const up = await freePort(); const port = await freePort();
+const upP = spawn('node', ['/work/main/bench/targets/upstream.mjs'], { env: { ...process.env, PORT: String(up) }, stdio: 'ignore' });
+const url = `http://127.0.0.1:${port}`;
+const idp = await startIdp({ publicUrls: [url], autoConsent: true });
+const gw = spawn('node', ['--cpu-prof', '--cpu-prof-dir=/tmp/prof', 'dist/src/server.js'], { cwd: '/work/main', env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, API_UPSTREAM: `http://127.0.0.1:${up}`, SESSION_SECRET: 'x'.repeat(40), LOG_LEVEL: 'warn', SESSION_STORE: store }, stdio: 'inherit' });
+await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => ({}))).status === 200, { timeoutMs: 20000 });
+const b = new Browser(); await login(b, url);
+const headers = { cookie: b.cookieHeader(url), 'x-csrf': '1' };
+const r = await autocannon({ url: `${url}/api/x`, connections: 50, duration: 8, headers });
+console.log('rps', r.requests.average, 'p99', r.latency.p99, 'non2xx', r.non2xx, 'errors', r.errors);
+gw.kill('SIGINT'); await sleep(1500); upP.kill(); await idp.close(); process.exit(0);

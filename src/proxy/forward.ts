@@ -1,0 +1,77 @@
+// The proxy hot path: one undici Pool per upstream (keep-alive, bounded
+// connections), the request body streamed from the client, the response
+// streamed back through reply.send. No URL parsing or query rewriting on the
+// way: the path after the prefix is passed exactly as the client sent it
+// (pathEscapes has refused anything that could leave the prefix).
+// Upstream failures become errors with a status: no answer within the
+// headers timeout 504, anything else (refused, reset, DNS, connect timeout) 502.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingHttpHeaders } from 'node:http';
+import { Pool, errors } from 'undici';
+import { UpstreamTimeout, UpstreamUnreachable } from '../errors.js';
+
+export const DEFAULT_CONNECTIONS = 128;
+export const DEFAULT_KEEP_ALIVE_MS = 60_000;
+
+/** Response headers that describe the upstream hop, not the resource. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate']);
+
+export interface Upstream {
+  pool: Pool;
+  /** The upstream URL's path, prepended to the path after the prefix ('' for none). */
+  basePath: string;
+  close(): Promise<void>;
+}
+
+export function createUpstream(url: string, { headersTimeoutMs, connections = DEFAULT_CONNECTIONS }: { headersTimeoutMs: number; connections?: number }): Upstream {
+  const u = new URL(url);
+  const pool = new Pool(u.origin, {
+    connections,
+    pipelining: 1,
+    keepAliveTimeout: DEFAULT_KEEP_ALIVE_MS,
+    headersTimeout: headersTimeoutMs,
+    bodyTimeout: 0,
+    connect: { timeout: Math.min(10_000, headersTimeoutMs) },
+  });
+  return { pool, basePath: u.pathname.replace(/\/+$/, ''), close: () => pool.close() };
+}
+
+export interface ForwardOptions {
+  /** The path and query to request at the upstream (already prefixed with basePath). */
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** Drops or rewrites response headers (Set-Cookie of the gateway's own cookies). */
+  responseHeaders?: (headers: IncomingHttpHeaders) => IncomingHttpHeaders;
+  /** Called when the upstream's response headers arrive (latency, logs). */
+  onResponse?: (statusCode: number) => void;
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  const h = request.headers;
+  return h['transfer-encoding'] !== undefined || (h['content-length'] !== undefined && h['content-length'] !== '0');
+}
+
+export async function forward(upstream: Upstream, request: FastifyRequest, reply: FastifyReply, opts: ForwardOptions): Promise<FastifyReply> {
+  const headers = opts.headers;
+  delete headers.host;
+  delete headers['transfer-encoding'];
+  const body = hasBody(request) ? request.raw : undefined;
+  if (!body) delete headers['content-length'];
+  // the client went away: stop the upstream request too
+  const abort = new AbortController();
+  const onClose = () => { if (!reply.raw.writableFinished) abort.abort(); };
+  reply.raw.once('close', onClose);
+  let res;
+  try {
+    res = await upstream.pool.request({ method: request.method as 'GET', path: opts.path, headers, body, signal: abort.signal });
+  } catch (e) {
+    reply.raw.off('close', onClose);
+    throw Object.assign(e instanceof errors.HeadersTimeoutError ? new UpstreamTimeout() : new UpstreamUnreachable(), { cause: e });
+  }
+  opts.onResponse?.(res.statusCode);
+  let out = res.headers as IncomingHttpHeaders;
+  for (const h of HOP_BY_HOP) if (out[h] !== undefined) delete out[h];
+  if (opts.responseHeaders) out = opts.responseHeaders(out);
+  reply.code(res.statusCode).headers(out);
+  return reply.send(res.body);
+}
