@@ -41,6 +41,18 @@ export function accountClaims(login: string) {
   return { sub: login, name, preferred_username: login, email: `${login}@example.test`, email_verified: true };
 }
 
+/** The end-session confirmation page: the provider's form, without the default page's web font. */
+async function logoutSource(ctx: ProviderContext, form: string) {
+  ctx.body = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>Sign out</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem;text-align:center">
+<h1 style="font-size:1.3rem;font-weight:500">Sign out of the demo provider?</h1>
+${form}
+<p><button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button></p>
+</body></html>`;
+}
+
 export async function startDemoProvider(o: DemoProviderOptions): Promise<DemoProvider> {
   const clientId = o.clientId ?? DEFAULT_CLIENT_ID;
   const apiClientId = o.apiClientId ?? DEFAULT_API_CLIENT_ID;
@@ -74,13 +86,17 @@ export async function startDemoProvider(o: DemoProviderOptions): Promise<DemoPro
     },
     features: {
       devInteractions: { enabled: true },
-      revocation: { enabled: true },
+      revocation: {
+        enabled: true,
+        // a client revokes its own tokens only
+        allowedPolicy: async (_ctx: ProviderContext, client: { clientId: string }, token: { clientId?: string }) => token.clientId === client.clientId,
+      },
       backchannelLogout: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource },
       introspection: {
         enabled: true,
         // the sample API, and a client about its own tokens
-        allowedPolicy: async (ctx: ProviderContext, client: { clientId: string }, token: { clientId?: string }) =>
+        allowedPolicy: async (_ctx: ProviderContext, client: { clientId: string }, token: { clientId?: string }) =>
           client.clientId === apiClientId || token.clientId === client.clientId,
       },
     },
