@@ -41,6 +41,7 @@ t.test('Redis stopped: /readyz and calls that need a session answer 503 JSON; re
     t.same(JSON.parse(r.body), { error: 'store_unavailable' });
   }
   t.equal((await request({ url: `${gw.url}/healthz` })).status, 200, 'the process is up');
+  t.ok((await gw.app.metrics.storeErrors.get()).values[0].value >= 2, 'store failures are counted (bff_session_store_errors_total)');
   t.equal((await browser.request({ url: `${gw.url}/auth/login` })).status, 302, 'a login can still start (its state is in a cookie)');
 
   await redis.start();
