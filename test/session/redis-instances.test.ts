@@ -46,14 +46,15 @@ t.test('login on the first instance, a proxied call on the second succeeds; logo
 });
 
 t.test('concurrent proxied calls on both instances at token expiry produce exactly one refresh grant', async (t) => {
-  // the access token is due 4s after it is issued (TTL 30s, skew 26s), and so is the refreshed one
-  const { stack } = await redisStack(t, { idp: { accessTokenTtl: 30, rotateRefreshToken: true }, env: { TOKEN_REFRESH_SKEW: '26' } });
+  // the access token is due 6s after it is issued (TTL 60s, skew 54s), and so is the refreshed one:
+  // the burst has 6s to see the refreshed token as fresh
+  const { stack } = await redisStack(t, { idp: { accessTokenTtl: 60, rotateRefreshToken: true }, env: { TOKEN_REFRESH_SKEW: '54' } });
   const [gw0, gw1] = stack.gateways;
   const browser = new Browser();
   await gw0.login(browser, { username: 'erin' });
   t.equal((await gw1.call(browser, '/api/warmup')).status, 200);
   const before = bearer(stack);
-  await sleep(4_500);
+  await sleep(6_500);
   const since = Date.now();
   const seen = stack.upstream.requests.length;
   const calls = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? gw1 : gw0).call(browser, `/api/burst/${i}`)));
