@@ -107,7 +107,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     return503OnClosing: true,
   });
   (fastify.server as import('node:http').Server).headersTimeout = HEADERS_TIMEOUT_MS;
-  const store = deps.store ?? await createStore(config);
+  const store = deps.store ?? await createStore(config, fastify.log);
   fastify.addHook('onClose', async () => store.close());
   await fastify.register(rootPlugin, { config, store });
   return fastify;

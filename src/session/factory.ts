@@ -2,11 +2,12 @@
 import type { Config } from '../config.js';
 import type { SessionStore } from './store.js';
 import { createMemoryStore } from './memory-store.js';
+import type { StoreLogger } from './redis-store.js';
 
-export async function createStore(config: Config): Promise<SessionStore> {
+export async function createStore(config: Config, logger?: StoreLogger): Promise<SessionStore> {
   if (config.sessionStore === 'redis') {
     const { createRedisStore } = await import('./redis-store.js');
-    return createRedisStore({ url: config.redisUrl, secrets: config.sessionSecrets });
+    return createRedisStore({ url: config.redisUrl, secrets: config.sessionSecrets, maxAge: config.maxAge, logger });
   }
   return createMemoryStore();
 }

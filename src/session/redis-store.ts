@@ -1,18 +1,27 @@
 // The shared session store: many gateway instances, one truth (ioredis).
-// - every key is namespaced (`bff:`) and named by an HMAC of what it
-//   indexes, so neither session ids nor subjects appear in key names;
-// - every value is sealed with AES-256-GCM under a key derived from the
-//   first SESSION_SECRET (src/session/crypto.ts): a dump shows no token, no claim;
+// - every key is namespaced (`bff:` by default) and its name reveals nothing:
+//   a session is `s:` + SHA-256 of its 256-bit random id (so the name does
+//   not change when SESSION_SECRET rotates), a lock `l:` + SHA-256 of its
+//   name; a provider session (sid), a subject (sub) and a remembered value
+//   (jti), which can be guessable, are named by an HMAC under a key derived
+//   from a SESSION_SECRET: written under the first, looked up under all;
+// - every value is sealed with AES-256-GCM under a key derived from the first
+//   SESSION_SECRET (src/session/crypto.ts), bound to its key name: a dump shows
+//   no token, no claim, and a value copied to another key does not open;
 // - a session's Redis TTL is its idle/absolute lifetime: Redis expires it;
 // - reading a session is one round trip (GET + PTTL pipelined); the idle
-//   touch is a PEXPIRE, never a rewrite of the data;
-// - the back-channel index (sid, sub -> session ids) is a set per key with
-//   the longest TTL of its members;
+//   touch is a PEXPIRE, never a rewrite of the data; a write (login, refresh)
+//   is one round trip too (SET + index updates pipelined);
+// - the back-channel index (sid, sub -> session key names) is a set per key
+//   that lives as long as the longest absolute lifetime of its members (a
+//   touch extends a session, not its index entries) and drops dead members;
 // - locks are SET NX PX with a random token, released by their owner only;
 // - commands time out (COMMAND_TIMEOUT_MS) and are never queued while Redis is
 //   down: callers fail fast (503), and reconnection goes on in the background.
-import { createHmac, randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+//   Only before the first connection do commands wait for it (up to
+//   CONNECT_TIMEOUT_MS), so that a gateway's first requests don't fail.
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
 import { createSealer, deriveKey } from './crypto.js';
 import type { SessionData, SessionStore } from './store.js';
 
@@ -20,27 +29,59 @@ export const KEY_PREFIX = 'bff:';
 export const COMMAND_TIMEOUT_MS = 1_000;
 export const CONNECT_TIMEOUT_MS = 2_000;
 export const MAX_RECONNECT_DELAY_MS = 2_000;
+/** The absolute session lifetime assumed for the index when none is given (SESSION_MAX_AGE's default). */
+export const DEFAULT_MAX_AGE_S = 86_400;
 
-/** Deletes every session key listed in the set KEYS[1], then the set; returns how many existed. */
+/** Deletes every session key listed in the sets KEYS, then the sets; returns how many sessions existed. */
 const DESTROY_INDEXED = `local n = 0
-for _, m in ipairs(redis.call('smembers', KEYS[1])) do n = n + redis.call('del', ARGV[1] .. m) end
-redis.call('del', KEYS[1])
+for _, set in ipairs(KEYS) do
+  for _, m in ipairs(redis.call('smembers', set)) do n = n + redis.call('del', ARGV[1] .. m) end
+  redis.call('del', set)
+end
 return n`;
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-/** SADD + raise the set's TTL to at least ARGV[2] ms. */
-const INDEX_ADD = `redis.call('sadd', KEYS[1], ARGV[1])
+/** Drops members whose session is gone, SADD ARGV[1], raises the set's TTL to at least ARGV[2] ms. */
+const INDEX_ADD = `for _, m in ipairs(redis.call('smembers', KEYS[1])) do
+  if redis.call('exists', ARGV[3] .. m) == 0 then redis.call('srem', KEYS[1], m) end
+end
+redis.call('sadd', KEYS[1], ARGV[1])
 local t = redis.call('pttl', KEYS[1])
 if t < tonumber(ARGV[2]) then redis.call('pexpire', KEYS[1], ARGV[2]) end
 return 1`;
+/** 0 when any of KEYS exists (remembered under any secret); else SET KEYS[1] for ARGV[1] seconds, 1. */
+const REMEMBER = `for _, k in ipairs(KEYS) do if redis.call('exists', k) == 1 then return 0 end end
+redis.call('set', KEYS[1], '1', 'EX', ARGV[1])
+return 1`;
 
-export interface RedisStoreOptions {
-  url: string;
-  secrets: string[];
-  prefix?: string;
-  onError?: (e: Error) => void;
+/** What the store says about its connection (a pino logger fits). */
+export interface StoreLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
 }
 
-export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, onError }: RedisStoreOptions): SessionStore & { client: Redis } {
+export interface RedisStoreOptions {
+  /** redis://[:password@]host:port[/db] or rediss:// (TLS). */
+  url: string;
+  /** SESSION_SECRET: the first seals and names, all open and look up. */
+  secrets: string[];
+  prefix?: string;
+  /** SESSION_MAX_AGE in seconds: how long the back-channel index must be able to find a session. */
+  maxAge?: number;
+  logger?: StoreLogger;
+  /** Extra ioredis options (tests: a private CA for rediss). */
+  redisOptions?: RedisOptions;
+}
+
+interface Scripts {
+  bffRelease(key: string, token: string): Promise<number>;
+  bffDestroyIndexed(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  bffRemember(numKeys: number, ...args: (string | number)[]): Promise<number>;
+}
+interface IndexPipeline { bffIndexAdd(key: string, member: string, ttlMs: number, prefix: string): unknown }
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+
+export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = DEFAULT_MAX_AGE_S, logger, redisOptions }: RedisStoreOptions): SessionStore & { client: Redis } {
   const client = new Redis(url, {
     lazyConnect: false,
     enableOfflineQueue: false,
@@ -49,83 +90,113 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, onError }:
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
     keyPrefix: prefix,
+    ...redisOptions,
   });
-  client.on('error', (e) => onError?.(e));
   client.defineCommand('bffRelease', { numberOfKeys: 1, lua: RELEASE });
   client.defineCommand('bffIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD });
-  client.defineCommand('bffDestroyIndexed', { numberOfKeys: 1, lua: DESTROY_INDEXED });
-  const commands = client as unknown as {
-    bffRelease(key: string, token: string): Promise<number>;
-    bffIndexAdd(key: string, member: string, ttlMs: number): Promise<number>;
-    bffDestroyIndexed(key: string, prefix: string): Promise<number>;
-  };
+  client.defineCommand('bffDestroyIndexed', { lua: DESTROY_INDEXED });
+  client.defineCommand('bffRemember', { lua: REMEMBER });
+  const scripts = client as unknown as Scripts;
+
+  // one line per outage, not one per reconnection attempt; never the URL (it may hold a password)
+  let everReady = false;
+  let down = false;
+  client.on('error', (e: Error & { code?: string }) => {
+    if (down) return;
+    down = true;
+    logger?.warn({ reason: e.code ?? e.message }, everReady ? 'session store connection lost' : 'session store not reachable yet');
+  });
+  client.on('ready', () => {
+    if (down) logger?.info({}, 'session store connected again');
+    down = false;
+    everReady = true;
+  });
+  const firstConnection = new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, CONNECT_TIMEOUT_MS);
+    timer.unref();
+    client.once('ready', () => { clearTimeout(timer); resolve(); });
+  });
+  /** Before the first connection, commands wait for it (bounded); afterwards they fail fast. */
+  const connected = () => (everReady ? undefined : firstConnection);
 
   const sealer = createSealer(secrets, 'bff session-store v1');
-  const nameKey = deriveKey(secrets[0], 'bff redis key names v1');
-  const name = (kind: string, value: string) => `${kind}:${createHmac('sha256', nameKey).update(value).digest('base64url')}`;
-  const sessionKey = (id: string) => name('s', id);
+  const nameKeys = secrets.map((s) => deriveKey(s, 'bff redis key names v1'));
+  /** The key names of a guessable value under every secret; the first is the one to write. */
+  const names = (kind: string, value: string) => nameKeys.map((k) => `${kind}:${createHmac('sha256', k).update(value).digest('base64url')}`);
+  const sessionKey = (id: string) => `s:${sha256(id)}`;
   const ms = (seconds: number) => Math.max(1, Math.ceil(seconds * 1000));
 
-  const decode = (buf: Buffer | null): SessionData | undefined => {
+  const decode = (key: string, buf: Buffer | null): SessionData | undefined => {
     if (!buf) return undefined;
-    const plain = sealer.open(buf);
+    const plain = sealer.open(buf, key);
     if (!plain) return undefined;
     try { return JSON.parse(plain.toString('utf8')) as SessionData; } catch { return undefined; }
+  };
+  const check = (res: [Error | null, unknown][] | null) => {
+    if (!res) throw new Error('redis pipeline failed');
+    const failed = res.find(([e]) => e);
+    if (failed) throw failed[0];
+    return res.map(([, v]) => v);
   };
 
   return {
     kind: 'redis',
     client,
     async get(id) {
+      await connected();
       const key = sessionKey(id);
-      const res = await client.pipeline().getBuffer(key).pttl(key).exec();
-      if (!res) throw new Error('redis pipeline failed');
-      const [[e1, value], [e2, pttl]] = res as [[Error | null, Buffer | null], [Error | null, number]];
-      if (e1 || e2) throw e1 ?? e2;
-      const data = decode(value);
+      const [value, pttl] = check(await client.pipeline().getBuffer(key).pttl(key).exec()) as [Buffer | null, number];
+      const data = decode(key, value);
       if (!data) return undefined;
       return { data, expiresIn: pttl > 0 ? pttl / 1000 : 0 };
     },
     async set(id, data, ttlSeconds) {
+      await connected();
       const ttl = ms(ttlSeconds);
       const key = sessionKey(id);
-      const p = client.pipeline().set(key, sealer.seal(JSON.stringify(data)), 'PX', ttl);
-      const res = await p.exec();
-      const err = res?.find(([e]) => e)?.[0];
-      if (err) throw err;
-      // the index of the back-channel logout: members are session key names (HMACs)
-      const member = key;
-      const adds: Promise<number>[] = [];
-      if (data.sid) adds.push(commands.bffIndexAdd(name('sid', data.sid), member, ttl));
-      adds.push(commands.bffIndexAdd(name('sub', data.sub), member, ttl));
-      await Promise.all(adds);
+      // the index must find the session for as long as touches can keep it alive: its absolute lifetime
+      const absolute = (data.createdAt + maxAge) * 1000 - Date.now();
+      const indexTtl = Math.max(ttl, Number.isFinite(absolute) ? Math.ceil(absolute) : 0);
+      const p = client.pipeline().set(key, sealer.seal(JSON.stringify(data), key), 'PX', ttl);
+      const index = p as unknown as IndexPipeline;
+      if (data.sid) index.bffIndexAdd(names('sid', data.sid)[0], key, indexTtl, prefix);
+      if (data.sub) index.bffIndexAdd(names('sub', data.sub)[0], key, indexTtl, prefix);
+      check(await p.exec());
     },
     async touch(id, ttlSeconds) {
+      await connected();
       await client.pexpire(sessionKey(id), ms(ttlSeconds));
     },
     async destroy(id) {
+      await connected();
       await client.del(sessionKey(id));
     },
     async destroyBy({ sid, sub }) {
-      const key = sid ? name('sid', sid) : sub ? name('sub', sub) : undefined;
-      return key ? commands.bffDestroyIndexed(key, prefix) : 0;
+      const keys = sid ? names('sid', sid) : sub ? names('sub', sub) : undefined;
+      if (!keys) return 0;
+      await connected();
+      return scripts.bffDestroyIndexed(keys.length, ...keys, prefix);
     },
-    async remember(key, ttlSeconds) {
-      const r = await client.set(name('seen', key), '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX');
-      return r === 'OK';
+    async remember(value, ttlSeconds) {
+      await connected();
+      const keys = names('seen', value);
+      return (await scripts.bffRemember(keys.length, ...keys, Math.max(1, Math.ceil(ttlSeconds)))) === 1;
     },
     async lock(lockName, ttlMs) {
-      const key = name('lock', lockName);
+      await connected();
+      const key = `l:${sha256(lockName)}`;
       const token = randomBytes(16).toString('base64url');
-      const r = await client.set(key, token, 'PX', ttlMs, 'NX');
+      const r = await client.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
       if (r !== 'OK') return undefined;
-      return async () => { await commands.bffRelease(key, token); };
+      return async () => { await scripts.bffRelease(key, token); };
     },
     async ping() {
+      await connected();
       await client.ping();
     },
     async close() {
-      client.disconnect();
+      if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
+      else client.disconnect();
     },
   };
 }

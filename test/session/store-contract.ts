@@ -1,0 +1,188 @@
+// The contract every SessionStore keeps, run against each engine
+// (memory-store.test.ts, redis-store.test.ts): one suite, so that the stores
+// cannot drift apart (oauth2-proxy's habit).
+import type { Test } from 'tap';
+import type { SessionData, SessionStore } from '../../src/session/store.js';
+import { randomId } from '../../src/session/crypto.js';
+import { sleep, waitFor } from '../fixtures/net.js';
+
+export type StoreFactory = () => Promise<SessionStore>;
+
+export function sessionData(over: Partial<SessionData> = {}): SessionData {
+  const sub = over.sub ?? `user-${randomId(6)}`;
+  return {
+    sub,
+    sid: `sid-${randomId(9)}`,
+    user: { sub, name: `Name of ${sub}`, email: `${sub}@example.test` },
+    accessToken: `at-${randomId(24)}`,
+    accessTokenExpiresAt: Math.floor(Date.now() / 1000) + 3600,
+    refreshToken: `rt-${randomId(24)}`,
+    idToken: `it-${randomId(24)}`,
+    createdAt: Math.floor(Date.now() / 1000),
+    ...over,
+  };
+}
+
+export function storeContract(t: Test, factory: StoreFactory): void {
+  const open = async (t: Test) => {
+    const store = await factory();
+    t.teardown(() => store.close());
+    return store;
+  };
+
+  t.test('get returns what set stored and the seconds it has left', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    const data = sessionData();
+    await store.set(id, data, 60);
+    const got = await store.get(id);
+    t.same(got?.data, data);
+    t.ok(got!.expiresIn > 50 && got!.expiresIn <= 60, `expiresIn ${got?.expiresIn} within the TTL`);
+    t.equal(await store.get(randomId()), undefined, 'an unknown id is no session');
+  });
+
+  t.test('a session read is a copy: changing it changes nothing stored', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    const data = sessionData();
+    await store.set(id, data, 60);
+    const got = await store.get(id);
+    got!.data.accessToken = 'changed';
+    t.equal((await store.get(id))?.data.accessToken, data.accessToken);
+  });
+
+  t.test('set replaces the data of a session', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    await store.set(id, sessionData(), 60);
+    const next = sessionData({ accessToken: 'at-next' });
+    await store.set(id, next, 60);
+    t.same((await store.get(id))?.data, next);
+  });
+
+  t.test('a session expires by itself after its TTL', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    await store.set(id, sessionData(), 0.3);
+    t.ok(await store.get(id), 'live right after set');
+    t.ok(await waitFor(async () => (await store.get(id)) === undefined, { timeoutMs: 5_000, what: 'expiry' }));
+  });
+
+  t.test('touch extends the lifetime without rewriting the data', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    const data = sessionData();
+    await store.set(id, data, 0.5);
+    await store.touch(id, 60);
+    await sleep(800);
+    const got = await store.get(id);
+    t.same(got?.data, data, 'still live after the first TTL');
+    t.ok(got!.expiresIn > 50, `expiresIn ${got?.expiresIn} follows the touch`);
+    const other = randomId();
+    await store.touch(other, 60);
+    t.equal(await store.get(other), undefined, 'touch creates nothing');
+  });
+
+  t.test('destroy ends a session; destroying an unknown id is fine', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    await store.set(id, sessionData(), 60);
+    await store.destroy(id);
+    t.equal(await store.get(id), undefined);
+    await store.destroy(randomId());
+    t.equal(await store.get(id), undefined);
+  });
+
+  t.test('destroyBy sid ends the sessions of that provider session only; destroyBy sub ends the rest of the user', async (t) => {
+    const store = await open(t);
+    const [a1, a2, b] = [randomId(), randomId(), randomId()];
+    const alice1 = sessionData({ sub: `alice-${randomId(4)}` });
+    const alice2 = sessionData({ sub: alice1.sub });
+    await store.set(a1, alice1, 60);
+    await store.set(a2, alice2, 60);
+    await store.set(b, sessionData(), 60);
+    t.equal(await store.destroyBy({ sid: alice1.sid }), 1);
+    t.equal(await store.get(a1), undefined);
+    t.ok(await store.get(a2), 'the other provider session of the user lives');
+    t.ok(await store.get(b), 'another user lives');
+    t.equal(await store.destroyBy({ sub: alice1.sub }), 1, 'counts only the live sessions');
+    t.equal(await store.get(a2), undefined);
+    t.ok(await store.get(b));
+    t.equal(await store.destroyBy({ sid: 'no-such-sid' }), 0);
+    t.equal(await store.destroyBy({ sub: 'no-such-sub' }), 0);
+    t.equal(await store.destroyBy({}), 0);
+  });
+
+  t.test('destroyBy does not count a session that was already destroyed', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    const data = sessionData();
+    await store.set(id, data, 60);
+    await store.destroy(id);
+    t.equal(await store.destroyBy({ sid: data.sid }), 0);
+    t.equal(await store.destroyBy({ sub: data.sub }), 0);
+  });
+
+  t.test('the back-channel index outlives the first TTL of a session kept alive by touches', async (t) => {
+    const store = await open(t);
+    const [x, y] = [randomId(), randomId()];
+    const dx = sessionData();
+    const dy = sessionData();
+    await store.set(x, dx, 0.5);
+    await store.set(y, dy, 0.5);
+    await store.touch(x, 60);
+    await store.touch(y, 60);
+    await sleep(1_000);
+    t.equal(await store.destroyBy({ sid: dx.sid }), 1, 'found by sid');
+    t.equal(await store.get(x), undefined);
+    t.equal(await store.destroyBy({ sub: dy.sub }), 1, 'found by sub');
+    t.equal(await store.get(y), undefined);
+  });
+
+  t.test('remember is true the first time and false the second', async (t) => {
+    const store = await open(t);
+    const key = `jti:${randomId(8)}`;
+    t.equal(await store.remember(key, 60), true);
+    t.equal(await store.remember(key, 60), false);
+    t.equal(await store.remember(`${key}-other`, 60), true, 'another key is independent');
+  });
+
+  t.test('remember forgets after its TTL', async (t) => {
+    const store = await open(t);
+    const key = `jti:${randomId(8)}`;
+    t.equal(await store.remember(key, 1), true);
+    t.ok(await waitFor(() => store.remember(key, 1), { timeoutMs: 5_000, intervalMs: 200, what: 'forgetting' }));
+  });
+
+  t.test('a lock is exclusive and released only by its owner', async (t) => {
+    const store = await open(t);
+    const name = `refresh:${randomId()}`;
+    const release1 = await store.lock(name, 10_000);
+    t.type(release1, 'function', 'taken');
+    t.equal(await store.lock(name, 10_000), undefined, 'a second taker is refused');
+    t.type(await store.lock(`${name}-other`, 10_000), 'function', 'another name is independent');
+    await release1!();
+    const release2 = await store.lock(name, 10_000);
+    t.type(release2, 'function', 'taken again after release');
+    await release1!();
+    t.equal(await store.lock(name, 10_000), undefined, 'a stale release does not free the new owner\'s lock');
+    await release2!();
+  });
+
+  t.test('a lock whose owner died expires and another takes it', async (t) => {
+    const store = await open(t);
+    const name = `refresh:${randomId()}`;
+    const dead = await store.lock(name, 200);
+    t.type(dead, 'function');
+    const next = await waitFor(() => store.lock(name, 10_000), { timeoutMs: 5_000, what: 'the lock to expire' });
+    t.type(next, 'function', 'another owner took it');
+    await dead!();
+    t.equal(await store.lock(name, 10_000), undefined, 'the dead owner\'s late release does not free it');
+    await next!();
+  });
+
+  t.test('ping resolves while the store answers', async (t) => {
+    const store = await open(t);
+    await t.resolves(store.ping());
+  });
+}
