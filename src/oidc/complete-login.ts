@@ -6,7 +6,10 @@
 //    (and whenever it is sent), before any token request;
 // 4. the code is exchanged with the PKCE verifier;
 // 5. the ID token is verified (OIDC Core 3.1.3.7) with the login's nonce;
-// 6. userinfo, when the provider has it, must have the ID token's `sub`;
+// 6. userinfo (OpenID's, called only with the openid scope, OIDC Core 5.3;
+//    an OAUTH_USERINFO_URL whatever the scopes) must have the ID token's
+//    `sub`; once an ID token is verified, a userinfo that refuses the access
+//    token (one minted for an API, RFC 8707) only costs the extra claims;
 // 7. without an ID token or userinfo, the access token must be a JWT that
 //    verifies against the provider's keys.
 // @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
@@ -80,13 +83,13 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
   }
 
   let info: Record<string, unknown> | undefined;
-  if (provider.metadata.userinfo_endpoint) {
+  if (usesUserinfo(config, provider)) {
     try {
       info = await provider.tokens.userinfo(tokens.access_token);
     } catch (e) {
-      throw providerFailure(e, 'userinfo');
+      if (!(idClaims && e instanceof GrantRejected)) throw providerFailure(e, 'userinfo');
     }
-    if (typeof info.sub !== 'string' || (idClaims && info.sub !== idClaims.sub)) throw new LoginError('userinfo_sub_mismatch');
+    if (info && (typeof info.sub !== 'string' || (idClaims && info.sub !== idClaims.sub))) throw new LoginError('userinfo_sub_mismatch');
   }
 
   let atClaims: Record<string, unknown> | undefined;
@@ -105,6 +108,17 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
     idToken: tokens.id_token,
     createdAt: now,
   };
+}
+
+/**
+ * Userinfo is an OpenID Connect endpoint: a discovered one answers only an
+ * access token with the openid scope (OIDC Core 5.3.1), so without openid the
+ * user comes from the access token. An explicit OAUTH_USERINFO_URL (a plain
+ * OAuth 2.0 profile endpoint) is called whatever the scopes.
+ */
+export function usesUserinfo(config: Config, provider: ReadyProvider): boolean {
+  if (!provider.metadata.userinfo_endpoint) return false;
+  return config.scopes.includes('openid') || Boolean(config.endpoints?.userinfoUrl);
 }
 
 /**
