@@ -12,6 +12,7 @@
 //    token (one minted for an API, RFC 8707) only costs the extra claims;
 // 7. without an ID token or userinfo, the access token must be a JWT that
 //    verifies against the provider's keys.
+// A provider (or its JWKS) that cannot be reached is a 503, not a refusal.
 // @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
 // @see https://www.rfc-editor.org/rfc/rfc9207
 import type { Config } from '../config.js';
@@ -76,6 +77,7 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
         issuer: provider.issuer, clientId: config.clientId, algorithms: provider.algorithms, nonce: openid ? login.nonce : undefined,
       });
     } catch (e) {
+      if (e instanceof ProviderDown) throw providerFailure(e, 'jwks');
       throw new LoginError('id_token_invalid', 400, (e as Error).message);
     }
   } else if (openid) {
@@ -136,6 +138,7 @@ async function verifyAccessToken(config: Config, provider: ReadyProvider, token:
     if (typeof payload.exp !== 'number') throw new JwtInvalid('exp is missing');
     return payload;
   } catch (e) {
+    if (e instanceof ProviderDown) throw providerFailure(e, 'jwks');
     throw new LoginError('access_token_invalid', 400, (e as Error).message);
   }
 }

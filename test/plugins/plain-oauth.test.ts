@@ -3,11 +3,13 @@
 // user comes from the access token verified against OAUTH_JWKS_URL, or from a
 // configured profile (userinfo) endpoint. PKCE, state, the server-side session
 // and the token-injecting proxy are the same as in the OpenID form.
+import http from 'node:http';
 import t from 'tap';
 import { startStack, leaks, type Stack } from '../fixtures/gateway.js';
 import { Browser } from '../fixtures/browser.js';
 import { accountClaims, type Idp } from '../fixtures/idp.js';
 import { startForgingTokenEndpoint, FORGED_SUB } from '../fixtures/forging-token-endpoint.js';
+import { freePort } from '../fixtures/net.js';
 
 const RESOURCE = 'https://api.example.test';
 const RESOURCE_SERVERS = { [RESOURCE]: { scope: 'api:read' } };
@@ -206,4 +208,31 @@ t.test('verifies an ES256 access token when no discovery says which algorithm th
   t.equal(JSON.parse(Buffer.from(at.split('.')[0], 'base64url').toString()).alg, 'ES256');
   t.equal(r.callback?.status, 302);
   t.equal(JSON.parse((await stack.gw.call(browser, '/auth/me')).body).user?.sub, 'erin');
+});
+
+t.test('answers 503 without a session while OAUTH_JWKS_URL cannot be fetched, and logs in once it can', async (t) => {
+  const port = await freePort();
+  const stack = await startStack({
+    idp: { resourceServers: RESOURCE_SERVERS },
+    env: (idp) => explicit(idp, { OAUTH_JWKS_URL: `http://127.0.0.1:${port}/jwks`, OIDC_RESOURCE: RESOURCE, OIDC_SCOPES: 'api:read' }),
+  });
+  // the JWKS comes back: a bare relay of the provider's own /jwks on the configured port
+  const relay = http.createServer(async (_req, res) => {
+    const jwks = await fetch(`${stack.idp.issuer}/jwks`);
+    res.writeHead(jwks.status, { 'content-type': 'application/json' });
+    res.end(await jwks.text());
+  });
+  t.teardown(async () => { await stack.close(); relay.close(); });
+  const { gw } = stack;
+
+  const browser = new Browser();
+  const down = await gw.login(browser, { username: 'ivan' });
+  t.equal(down.callback?.status, 503, 'the provider is unavailable, the token is not called invalid');
+  t.match(down.callback?.body, /not reachable/);
+  t.equal((await gw.call(browser, '/auth/me')).status, 401, 'no session');
+
+  await new Promise<void>((r) => relay.listen(port, '127.0.0.1', r));
+  const up = await gw.login(browser, { username: 'ivan' });
+  t.equal(up.callback?.status, 302);
+  t.equal(JSON.parse((await gw.call(browser, '/auth/me')).body).user?.sub, 'ivan');
 });
