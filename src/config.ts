@@ -159,8 +159,19 @@ function readSecret(env: Env): string {
   return secret;
 }
 
+const OAUTH_FORM = ['OAUTH_AUTHORIZATION_URL', 'OAUTH_TOKEN_URL', 'OAUTH_USERINFO_URL', 'OAUTH_REVOCATION_URL', 'OAUTH_END_SESSION_URL', 'OAUTH_JWKS_URL', 'OAUTH_ISSUER'] as const;
+
+/**
+ * The provider: discovery at OIDC_ISSUER, or (instead, never both) the
+ * explicit endpoints of a plain OAuth 2.0 provider. In the explicit form the
+ * user must come from something verifiable: an ID token (openid needs
+ * OAUTH_JWKS_URL and OAUTH_ISSUER), userinfo, or a JWT access token checked
+ * against OAUTH_JWKS_URL.
+ */
 function providerForm(env: Env): Pick<Config, 'issuer' | 'endpoints'> {
   if (env.OIDC_ISSUER) {
+    const mixed = OAUTH_FORM.find((k) => env[k]);
+    if (mixed) throw new ConfigError(mixed, 'is for a provider without discovery: set either OIDC_ISSUER or the OAUTH_* endpoints, not both');
     const u = httpUrl('OIDC_ISSUER', env.OIDC_ISSUER);
     if (u.search || u.hash) throw new ConfigError('OIDC_ISSUER', 'must not have a query or fragment');
     return { issuer: env.OIDC_ISSUER };

@@ -6,9 +6,13 @@
 //    (and whenever it is sent), before any token request;
 // 4. the code is exchanged with the PKCE verifier;
 // 5. the ID token is verified (OIDC Core 3.1.3.7) with the login's nonce;
-// 6. userinfo, when the provider has it, must have the ID token's `sub`;
+// 6. userinfo (OpenID's, called only with the openid scope, OIDC Core 5.3;
+//    an OAUTH_USERINFO_URL whatever the scopes) must have the ID token's
+//    `sub`; once an ID token is verified, a userinfo that refuses the access
+//    token (one minted for an API, RFC 8707) only costs the extra claims;
 // 7. without an ID token or userinfo, the access token must be a JWT that
 //    verifies against the provider's keys.
+// A provider (or its JWKS) that cannot be reached is a 503, not a refusal.
 // @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
 // @see https://www.rfc-editor.org/rfc/rfc9207
 import type { Config } from '../config.js';
@@ -73,6 +77,7 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
         issuer: provider.issuer, clientId: config.clientId, algorithms: provider.algorithms, nonce: openid ? login.nonce : undefined,
       });
     } catch (e) {
+      if (e instanceof ProviderDown) throw providerFailure(e, 'jwks');
       throw new LoginError('id_token_invalid', 400, (e as Error).message);
     }
   } else if (openid) {
@@ -80,13 +85,13 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
   }
 
   let info: Record<string, unknown> | undefined;
-  if (provider.metadata.userinfo_endpoint) {
+  if (usesUserinfo(config, provider)) {
     try {
       info = await provider.tokens.userinfo(tokens.access_token);
     } catch (e) {
-      throw providerFailure(e, 'userinfo');
+      if (!(idClaims && e instanceof GrantRejected)) throw providerFailure(e, 'userinfo');
     }
-    if (typeof info.sub !== 'string' || (idClaims && info.sub !== idClaims.sub)) throw new LoginError('userinfo_sub_mismatch');
+    if (info && (typeof info.sub !== 'string' || (idClaims && info.sub !== idClaims.sub))) throw new LoginError('userinfo_sub_mismatch');
   }
 
   let atClaims: Record<string, unknown> | undefined;
@@ -108,6 +113,17 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
 }
 
 /**
+ * Userinfo is an OpenID Connect endpoint: a discovered one answers only an
+ * access token with the openid scope (OIDC Core 5.3.1), so without openid the
+ * user comes from the access token. An explicit OAUTH_USERINFO_URL (a plain
+ * OAuth 2.0 profile endpoint) is called whatever the scopes.
+ */
+export function usesUserinfo(config: Config, provider: ReadyProvider): boolean {
+  if (!provider.metadata.userinfo_endpoint) return false;
+  return config.scopes.includes('openid') || Boolean(config.endpoints?.userinfoUrl);
+}
+
+/**
  * A JWT access token as identity (the plain OAuth 2.0 form without userinfo):
  * verified against the provider's keys, `iss` when an issuer is configured,
  * `aud` when an audience or resource was asked for, `exp`.
@@ -122,6 +138,7 @@ async function verifyAccessToken(config: Config, provider: ReadyProvider, token:
     if (typeof payload.exp !== 'number') throw new JwtInvalid('exp is missing');
     return payload;
   } catch (e) {
+    if (e instanceof ProviderDown) throw providerFailure(e, 'jwks');
     throw new LoginError('access_token_invalid', 400, (e as Error).message);
   }
 }

@@ -7,7 +7,7 @@ import type { Config } from '../config.js';
 import { discover, explicitMetadata, type ProviderMetadata } from './metadata.js';
 import { createJwksResolver, type KeyResolver } from './jwks.js';
 import { createTokenClient, type TokenClient } from './token-client.js';
-import { allowedAlgorithms } from './verify-jwt.js';
+import { allowedAlgorithms, ASYMMETRIC_ALGS } from './verify-jwt.js';
 
 export const DEFAULT_BACKOFF_MS = 500;
 export const DEFAULT_MAX_BACKOFF_MS = 30_000;
@@ -36,13 +36,18 @@ export function wantsOpenId(config: Config): boolean {
   return config.scopes.includes('openid');
 }
 
+/**
+ * Without discovery nothing advertises the provider's algorithms: any
+ * asymmetric one is accepted (the JWKS key must fit it; `none` and HS* stay
+ * refused), so an ES256 or PS256 provider works as well as an RS256 one.
+ */
 function prepare(config: Config, metadata: ProviderMetadata): ReadyProvider {
   return {
     metadata,
     issuer: config.issuer ?? metadata.issuer,
     tokens: createTokenClient(config, metadata),
     keyFor: metadata.jwks_uri ? createJwksResolver(metadata.jwks_uri) : undefined,
-    algorithms: allowedAlgorithms(metadata.id_token_signing_alg_values_supported),
+    algorithms: config.issuer ? allowedAlgorithms(metadata.id_token_signing_alg_values_supported) : ASYMMETRIC_ALGS,
   };
 }
 

@@ -24,7 +24,15 @@ export function authorizationUrl(config: Config, metadata: ProviderMetadata, log
   return u.href;
 }
 
+/** Auth0 tenant domains (tenant.auth0.com, tenant.eu.auth0.com): the host ends in `.auth0.com`. */
 const AUTH0_HOST = /(^|\.)auth0\.com$/i;
+
+/** The Auth0 tenant origin of an issuer, or undefined (a custom domain is not recognised). */
+export function auth0Origin(issuer: string | undefined): string | undefined {
+  if (!issuer || !URL.canParse(issuer)) return undefined;
+  const u = new URL(issuer);
+  return u.protocol === 'https:' && AUTH0_HOST.test(u.hostname) ? u.origin : undefined;
+}
 
 /**
  * Where the browser goes after logout: the provider's end-session endpoint
@@ -32,6 +40,7 @@ const AUTH0_HOST = /(^|\.)auth0\.com$/i;
  * browser sees no token), Auth0's /v2/logout when the issuer is an Auth0
  * domain without one, else POST_LOGOUT_REDIRECT_URI.
  * @see https://openid.net/specs/openid-connect-rpinitiated-1_0.html#RPLogout
+ * @see https://auth0.com/docs/api/authentication#logout
  */
 export function endSessionUrl(config: Config, metadata: ProviderMetadata | undefined): string {
   if (metadata?.end_session_endpoint) {
@@ -40,15 +49,12 @@ export function endSessionUrl(config: Config, metadata: ProviderMetadata | undef
     u.searchParams.set('post_logout_redirect_uri', config.postLogoutRedirectUri);
     return u.href;
   }
-  const issuer = config.issuer ?? metadata?.issuer;
-  if (issuer) {
-    const i = new URL(issuer);
-    if (AUTH0_HOST.test(i.hostname)) {
-      const u = new URL('/v2/logout', i.origin);
-      u.searchParams.set('client_id', config.clientId);
-      u.searchParams.set('returnTo', config.postLogoutRedirectUri);
-      return u.href;
-    }
+  const auth0 = auth0Origin(config.issuer ?? metadata?.issuer);
+  if (auth0) {
+    const u = new URL('/v2/logout', auth0);
+    u.searchParams.set('client_id', config.clientId);
+    u.searchParams.set('returnTo', config.postLogoutRedirectUri);
+    return u.href;
   }
   return config.postLogoutRedirectUri;
 }

@@ -2,9 +2,11 @@
 // signature by a key of the provider's JWKS, with an allow-list of
 // asymmetric algorithms only (never `none`, never HS* with a public key as
 // the secret), and `exp`/`nbf` with a small clock tolerance. The claims that
-// differ per token type are checked by the callers.
+// differ per token type are checked by the callers. A JWKS that cannot be
+// fetched throws ProviderDown, not JwtInvalid.
 import { createVerifier, createDecoder, TokenError, type Algorithm } from 'fast-jwt';
-import type { KeyResolver } from './jwks.js';
+import { KeyNotFound, type KeyResolver } from './jwks.js';
+import { ProviderDown } from './http.js';
 
 export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 export const DEFAULT_CLOCK_TOLERANCE_S = 60;
@@ -37,7 +39,11 @@ export async function verifyJwt(token: string, keyFor: KeyResolver, { algorithms
     throw new JwtInvalid(`typ ${String(header.typ)} is not ${typ}`);
   }
   const key = await keyFor({ alg: header.alg, kid: typeof header.kid === 'string' ? header.kid : undefined })
-    .catch((e: Error) => { throw new JwtInvalid(e.message); });
+    .catch((e: Error) => {
+      // an unknown key is the token's fault; a JWKS that cannot be fetched is the provider's (retry later)
+      if (e instanceof KeyNotFound) throw new JwtInvalid(e.message);
+      throw new ProviderDown(`the provider's JWKS could not be fetched: ${e.message}`, { cause: e });
+    });
   const verify = createVerifier({ key, algorithms: algorithms as Algorithm[], clockTolerance: DEFAULT_CLOCK_TOLERANCE_S * 1000, cache: false });
   try {
     const payload = verify(token) as Record<string, unknown>;
