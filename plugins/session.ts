@@ -49,6 +49,7 @@ async function guard<T>(request: FastifyRequest, op: () => Promise<T>): Promise<
     return await op();
   } catch (e) {
     request.log.error({ err: e }, 'session store failed');
+    request.server.metrics.storeErrors.inc();
     throw new StoreUnavailable();
   }
 }

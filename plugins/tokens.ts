@@ -42,6 +42,7 @@ async function tokensPlugin(fastify: FastifyInstance, { config }: { config: Conf
         throw new ProviderUnavailable();
       }
       request.log.error({ err: e }, 'session store failed during refresh');
+      fastify.metrics.storeErrors.inc();
       throw new StoreUnavailable();
     }
   });
