@@ -24,6 +24,7 @@ import logout from '../plugins/logout.js';
 import backchannelLogout from '../plugins/backchannel-logout.js';
 import apiProxy from '../plugins/api-proxy.js';
 import authRateLimit from '../plugins/rate-limit.js';
+import drain from '../plugins/drain.js';
 import { clientErrorHandler } from './client-error.js';
 
 // Limits and timeouts of the public server, set on purpose (Node's defaults
@@ -80,6 +81,7 @@ async function app(fastify: FastifyInstance, { config, store }: { config: Config
     return reply.send({ error: 'not_found' });
   });
 
+  await fastify.register(drain);
   await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
   await fastify.register(metrics, { config, sessionCount: () => store.size?.() });
   await fastify.register(oidc, { config });
