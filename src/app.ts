@@ -63,7 +63,10 @@ async function app(fastify: FastifyInstance, { config, store }: { config: Config
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) request.log.error({ err }, 'request failed');
+    // our own 5xx (provider or store unavailable) are expected states: one warn line without a stack
+    const ours = Boolean(err.code && PUBLIC_ERROR[err.code]);
+    if (status >= 500 && !ours) request.log.error({ err }, 'request failed');
+    else if (status >= 500) request.log.warn({ code: err.code, status }, 'request failed');
     else request.log.info({ code: err.code, status }, 'request refused');
     const error = (err.code && PUBLIC_ERROR[err.code]) || STATUS_WORD[status] || (status >= 500 ? 'internal' : 'bad_request');
     reply.code(status);

@@ -2,7 +2,7 @@ import t from 'tap';
 import net from 'node:net';
 import type { Server } from 'node:http';
 import { startStack } from '../fixtures/gateway.js';
-import { request } from '../fixtures/browser.js';
+import { Browser, request } from '../fixtures/browser.js';
 import { captureLogs, secretsIn } from '../fixtures/logs.js';
 import { BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_SIZE, REQUEST_TIMEOUT_MS } from '../../src/app.js';
 
@@ -71,4 +71,15 @@ t.test('the server limits and timeouts are the documented constants', async (t) 
   t.ok(HEADERS_TIMEOUT_MS < REQUEST_TIMEOUT_MS, 'headers must come before the whole request');
   const res = await request({ url: `${stack.gw.url}/healthz`, headers: { connection: 'keep-alive' } });
   t.match(res.headers['keep-alive'], `timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}`, 'clients are told the keep-alive timeout');
+});
+
+t.test('a proxied body larger than BODY_LIMIT streams to the upstream whole', async (t) => {
+  const stack = await startStack();
+  t.teardown(() => stack.close());
+  const browser = new Browser();
+  await stack.gw.login(browser);
+  const body = JSON.stringify({ blob: 'b'.repeat(2 * BODY_LIMIT) });
+  const res = await stack.gw.call(browser, '/api/upload', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  t.equal(res.status, 200);
+  t.equal(stack.upstream.requests.at(-1)!.body.length, body.length);
 });

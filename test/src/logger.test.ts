@@ -81,3 +81,46 @@ t.test('a request id from the client that is not sane is replaced by a generated
   t.match(sent, /^[0-9a-f-]{36}$/, 'a generated uuid went upstream');
   t.ok(logs.lines.some((l) => l.msg === 'proxied call' && l.reqId === sent), 'and is the one logged');
 });
+
+t.test('no secret in the log lines of failures: upstream timeout and outage, provider outage, refused refresh, refused code, forged logout token', async (t) => {
+  const logs = captureLogs('trace');
+  const stack = await startStack({ idp: { accessTokenTtl: 10 }, env: { UPSTREAM_TIMEOUT: '1' }, deps: { logger: logs.logger } });
+  t.teardown(() => stack.close());
+  const { gw, idp, upstream } = stack;
+  const browser = new Browser();
+  await gw.login(browser);
+  const sessionCookie = browser.cookie(gw.config.cookieName)!;
+
+  t.equal((await gw.call(browser, '/api/__slow/3000?access_token=in-the-url-0001')).status, 504, 'upstream timeout');
+  await upstream.close();
+  t.equal((await gw.call(browser, '/api/down')).status, 502, 'upstream outage');
+  await idp.pause();
+  t.equal((await gw.call(browser, '/api/x')).status, 503, 'provider outage during refresh');
+  await idp.resume();
+  t.equal(await idp.revoke(idp.issued.at(-1)!.refresh_token!), 200);
+  t.equal((await gw.call(browser, '/api/x')).status, 401, 'refused refresh ends the session');
+
+  const other = new Browser();
+  const started = await gw.login(other, { stopAtCallback: true });
+  const wrongCode = new URL(started.callbackUrl!);
+  const code = wrongCode.searchParams.get('code')!;
+  wrongCode.searchParams.set('code', `${code.slice(0, -4)}AAAA`);
+  t.equal((await other.navigate(wrongCode.href)).hops[0].status, 400, 'a refused code');
+
+  const forged = await browser.request({
+    method: 'POST', url: `${gw.url}/auth/backchannel-logout`,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `logout_token=${idp.issued[0].id_token}`,
+  });
+  t.equal(forged.status, 400, 'an ID token is not a logout token');
+  await gw.app.close();
+
+  const secrets: Record<string, string> = {
+    'client secret': idp.clientSecret, 'session cookie': sessionCookie, code, 'query token': 'in-the-url-0001',
+    'session id': decodeURIComponent(sessionCookie).split('.')[0],
+  };
+  idp.allTokens().forEach((tok, i) => { secrets[`token ${i}`] = tok; });
+  t.ok(logs.lines.some((l) => l.msg === 'upstream timed out') && logs.lines.some((l) => l.msg === 'upstream unreachable'), 'the failures are logged');
+  t.ok(logs.lines.some((l) => l.msg === 'refresh unavailable') && logs.lines.some((l) => l.msg === 'session ended at refresh'));
+  t.same(secretsIn(logs.raw, secrets), [], 'no secret in the logs');
+  if (process.env.DUMP_LOGS) console.error(logs.raw.filter((l) => /"level":(40|50)/.test(l)).join('\n'));
+});
