@@ -45,6 +45,7 @@ export default async function backchannelLogout(fastify: FastifyInstance, { conf
       ended = await store.destroyBy(claims.sid ? { sid: claims.sid } : { sub: claims.sub });
     } catch (e) {
       request.log.error({ err: e }, 'session store failed during back-channel logout');
+      fastify.metrics.storeErrors.inc();
       throw new StoreUnavailable();
     }
     fastify.metrics.backchannelLogouts.inc({ outcome: 'ok' });

@@ -19,7 +19,8 @@ const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 
 export function createMetrics(sessionCount: () => number | undefined) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'bff_process_' });
+  // the standard unprefixed process_* and nodejs_* names, as Node.js dashboards expect them
+  collectDefaultMetrics({ register: registry });
   const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
   return {

@@ -29,6 +29,7 @@ async function tokensPlugin(fastify: FastifyInstance, { config }: { config: Conf
     if (!session) throw new Unauthenticated();
     try {
       const fresh = await refresher.fresh(request.sessionId!, session, request.sessionExpiresAt - Date.now() / 1000);
+      if (fresh !== session) request.log.debug('access token renewed');
       request.session = fresh;
       return fresh;
     } catch (e) {

@@ -23,10 +23,26 @@ import me from '../plugins/me.js';
 import logout from '../plugins/logout.js';
 import backchannelLogout from '../plugins/backchannel-logout.js';
 import apiProxy from '../plugins/api-proxy.js';
+import authRateLimit from '../plugins/rate-limit.js';
+import drain from '../plugins/drain.js';
+import { clientErrorHandler } from './client-error.js';
 
+// Limits and timeouts of the public server, set on purpose (Node's defaults
+// are noted where they differ):
+/** Our own routes take small bodies (back-channel logout has its own 64 KiB
+ *  parser limit); proxied bodies stream to the upstream and are not limited here. */
 export const BODY_LIMIT = 1024 * 1024;
+/** Request line + headers; over it Node answers 431. 16 KiB (Node's default)
+ *  fits a session cookie and the largest sane forwarded headers. */
+export const MAX_HEADER_SIZE = 16 * 1024;
+/** Headers must arrive within this (slowloris). Node's default is 60 s. */
 export const HEADERS_TIMEOUT_MS = 15_000;
+/** A whole request (headers and body) must arrive within this: long enough for
+ *  an upload through the proxy, short enough to free stuck sockets. */
 export const REQUEST_TIMEOUT_MS = 300_000;
+/** Idle keep-alive sockets close after this: longer than the 60 s idle timeout
+ *  of common load balancers (AWS ALB, nginx), so the balancer closes first and
+ *  never reuses a socket we are closing. Node's default is 5 s. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -47,7 +63,10 @@ async function app(fastify: FastifyInstance, { config, store }: { config: Config
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    if (status >= 500) request.log.error({ err }, 'request failed');
+    // our own 5xx (provider or store unavailable) are expected states: one warn line without a stack
+    const ours = Boolean(err.code && PUBLIC_ERROR[err.code]);
+    if (status >= 500 && !ours) request.log.error({ err }, 'request failed');
+    else if (status >= 500) request.log.warn({ code: err.code, status }, 'request failed');
     else request.log.info({ code: err.code, status }, 'request refused');
     const error = (err.code && PUBLIC_ERROR[err.code]) || STATUS_WORD[status] || (status >= 500 ? 'internal' : 'bad_request');
     reply.code(status);
@@ -65,6 +84,7 @@ async function app(fastify: FastifyInstance, { config, store }: { config: Config
     return reply.send({ error: 'not_found' });
   });
 
+  await fastify.register(drain);
   await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
   await fastify.register(metrics, { config, sessionCount: () => store.size?.() });
   await fastify.register(oidc, { config });
@@ -73,6 +93,7 @@ async function app(fastify: FastifyInstance, { config, store }: { config: Config
   await fastify.register(csrf, { config });
   await fastify.register(tokens, { config });
 
+  await fastify.register(authRateLimit, { config });
   await fastify.register(health);
   await fastify.register(login, { config });
   await fastify.register(callback, { config });
@@ -96,6 +117,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     logger: deps.logger ?? loggerOptions(config),
     trustProxy: config.trustProxy as boolean | string[],
     bodyLimit: BODY_LIMIT,
+    http: { maxHeaderSize: MAX_HEADER_SIZE, headersTimeout: HEADERS_TIMEOUT_MS },
+    clientErrorHandler,
     requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestIdHeader: false,
@@ -105,8 +128,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
     routerOptions: { maxParamLength: 2048 },
     return503OnClosing: true,
+    // on close: idle keep-alive sockets are closed at once, busy ones after their response
+    forceCloseConnections: 'idle',
   });
-  (fastify.server as import('node:http').Server).headersTimeout = HEADERS_TIMEOUT_MS;
   const store = deps.store ?? await createStore(config, fastify.log);
   fastify.addHook('onClose', async () => store.close());
   await fastify.register(rootPlugin, { config, store });

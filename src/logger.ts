@@ -10,6 +10,8 @@ const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken', 'access_token',
 export const REDACT_PATHS = [
   'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]', 'headers.authorization', 'headers.cookie', 'headers["set-cookie"]',
+  // Node's clientError carries the raw request head (Cookie included)
+  'err.rawPacket',
   ...SECRET_FIELDS, ...SECRET_FIELDS.map((f) => `*.${f}`),
 ];
 

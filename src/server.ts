@@ -1,12 +1,10 @@
 // The process: configuration (one line naming the variable and exit 1 when
 // it is wrong), listen, and a graceful close on SIGTERM/SIGINT: stop
 // accepting, let in-flight requests finish up to CLOSE_DEADLINE_MS, close the
-// store, exit 0.
-import closeWithGrace from 'close-with-grace';
+// store, exit 0 (src/shutdown.ts).
 import { loadConfig, ConfigError, type Config } from './config.js';
 import { buildApp } from './app.js';
-
-export const CLOSE_DEADLINE_MS = 10_000;
+import { closeOnSignals } from './shutdown.js';
 
 let config: Config;
 try {
@@ -17,11 +15,7 @@ try {
 }
 
 const fastify = await buildApp(config);
-closeWithGrace({ delay: CLOSE_DEADLINE_MS }, async ({ signal, err }) => {
-  if (err) fastify.log.error({ err }, 'closing after an error');
-  else fastify.log.info({ signal }, 'closing');
-  await fastify.close();
-});
+closeOnSignals(fastify);
 
 try {
   await fastify.listen({ port: config.port, host: config.host });

@@ -1,0 +1,22 @@
+// Draining on close, so that keep-alive sockets never hold a closing process
+// open: once fastify.close() has begun, every response carries
+// `Connection: close` (Node closes the socket after it), and a socket that
+// goes idle after a response started earlier is closed at once. Idle sockets
+// at the moment of close are Fastify's (forceCloseConnections: 'idle'), new
+// requests on open sockets get 503 (return503OnClosing), and the listening
+// socket is closed by server.close() (new connections refused).
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+
+async function drainPlugin(fastify: FastifyInstance) {
+  let closing = false;
+  fastify.addHook('preClose', async () => { closing = true; });
+  fastify.addHook('onSend', async (request, reply) => {
+    if (closing && request.raw.httpVersionMajor === 1 && !reply.raw.headersSent) reply.header('connection', 'close');
+  });
+  fastify.addHook('onResponse', async () => {
+    if (closing && 'closeIdleConnections' in fastify.server) fastify.server.closeIdleConnections();
+  });
+}
+
+export default fp(drainPlugin, { name: 'bff-drain' });
