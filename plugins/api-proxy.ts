@@ -55,7 +55,7 @@ export default async function apiProxy(fastify: FastifyInstance, { config }: { c
         ...forward,
         accessToken: (request as FastifyRequest).accessToken,
         requestId: String(request.id),
-        clientIp: request.ip,
+        peerIp: request.socket.remoteAddress ?? request.ip,
       }),
       rewriteHeaders: (headers) => browserResponseHeaders(headers, ownCookies) as typeof headers,
       onError(reply, { error }) {
