@@ -4,6 +4,7 @@
 // that names the variable.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { parseEnv } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
 
@@ -216,20 +217,33 @@ function providerForm(env: Env): Pick<Config, 'issuer' | 'endpoints'> {
   return { endpoints };
 }
 
+/** The variables of `.env` in the working directory (none when there is no such file). */
+function readDotenv(path = '.env'): Record<string, string | undefined> {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError('.env', `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parseEnv(text);
+}
+
 /**
  * Validates `env` (and a `.env` file when `dotenv` is true) and returns the
  * normalised configuration. Throws ConfigError naming the variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env, { dotenv = false } = {}): Config {
+  // the .env file is read here, under the environment, so that its values get
+  // the same treatment (an empty value is unset, numbers in decimal) as the environment's
+  const merged = dotenv ? { ...readDotenv(), ...env } : env;
   const data: Record<string, string> = {};
   for (const k of CONFIG_VARIABLES) {
-    const v = env[k];
+    const v = merged[k];
     if (v !== undefined && v !== '') data[k] = v;
   }
   checkDecimals(data);
   let e: Env;
   try {
-    e = envSchema<Env>({ schema: structuredClone(ConfigSchema), data, env: false, dotenv });
+    e = envSchema<Env>({ schema: structuredClone(ConfigSchema), data, env: false, dotenv: false });
   } catch (err) {
     throw describeSchemaError(err as Parameters<typeof describeSchemaError>[0]);
   }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../src/config.js';
@@ -104,7 +104,7 @@ t.test('well-formed optional values load', async (t) => {
 
 t.test('OIDC_CLIENT_SECRET_FILE', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bff-config-'));
-  t.teardown(() => import('node:fs').then((fs) => fs.rmSync(dir, { recursive: true, force: true })));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'secret');
   writeFileSync(file, 'from-the-file\n');
   const empty = join(dir, 'empty');
@@ -140,4 +140,21 @@ t.test('a secret never appears in a configuration error', async (t) => {
   const e = refusal({ SESSION_SECRET: 'short-but-secret' });
   t.equal(e?.variable, 'SESSION_SECRET');
   t.notMatch(e?.message, /short-but-secret/);
+});
+
+t.test('a .env file supplies variables under the environment, with the same rules', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bff-dotenv-'));
+  const cwd = process.cwd();
+  process.chdir(dir);
+  t.teardown(() => { process.chdir(cwd); rmSync(dir, { recursive: true, force: true }); });
+  const full = testEnv();
+  const file = (lines: string[]) => writeFileSync(join(dir, '.env'), `${lines.join('\n')}\n`);
+  file([...Object.entries(full).map(([k, v]) => `${k}=${v}`), 'PORT=4000', 'OIDC_AUDIENCE=']);
+  const c = loadConfig({}, { dotenv: true });
+  t.equal(c.port, 4000);
+  t.equal(c.audience, undefined, 'an empty value in .env is unset, as in the environment');
+  t.equal(loadConfig({ PORT: '5000' }, { dotenv: true }).port, 5000, 'the environment wins');
+  file([...Object.entries(full).map(([k, v]) => `${k}=${v}`), 'PORT=0x10']);
+  t.throws(() => loadConfig({}, { dotenv: true }), { name: 'ConfigError', variable: 'PORT' });
+  t.equal(loadConfig(testEnv()).port, 3000, 'without dotenv the file is not read');
 });
