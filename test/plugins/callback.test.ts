@@ -81,6 +81,23 @@ t.test('callback failures', async (t) => {
     t.notMatch(res.body, /<script>|alert\(1\)/);
   });
 
+  t.test('a provider that is down at the callback: 503, no session; the next login works', async (t) => {
+    const { browser, url } = await pending();
+    await idp.pause();
+    let res: Response;
+    try {
+      res = await browser.request({ url: url.href });
+    } finally {
+      await idp.resume();
+    }
+    t.equal(res.status, 503);
+    t.equal(setCookiesNamed(res, 'bff').length, 0, 'no session cookie');
+    t.equal((await gw.call(browser, '/auth/me')).status, 401);
+    const again = await gw.login(browser);
+    t.equal(again.callback?.status, 302);
+    t.equal((await gw.call(browser, '/auth/me')).status, 200);
+  });
+
   t.test('a code that does not belong to the login is refused', async (t) => {
     const { browser, url } = await pending();
     url.searchParams.set('code', 'not-a-code');

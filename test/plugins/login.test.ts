@@ -51,6 +51,18 @@ t.test('with the provider up', async (t) => {
     t.equal(gw.app.sessions.store.size!(), before);
   });
 
+  t.test('the pending-login cookie holds the newest three logins', async (t) => {
+    const browser = new Browser();
+    const states: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await browser.request({ url: `${gw.url}/auth/login?returnTo=/tab${i}` });
+      states.push(new URL(res.headers.location!).searchParams.get('state')!);
+    }
+    const list = createLoginStateCodec(gw.config.sessionSecrets).read(decodeURIComponent(browser.cookie('bff-login')!));
+    t.same(list.map((p) => p.state), states.slice(2).reverse());
+    t.same(list.map((p) => p.returnTo), ['/tab4', '/tab3', '/tab2']);
+  });
+
   t.test('a login keeps a same-origin returnTo', async (t) => {
     const browser = new Browser();
     const r = await gw.login(browser, { returnTo: '/orders/7?tab=items' });
