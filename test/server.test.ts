@@ -31,7 +31,9 @@ for (const [name, value] of [['SESSION_SECRET', 'short'], ['TRUST_PROXY', '999.1
   t.test(`the server exits 1 with one line naming ${name} when it is ${value === undefined ? 'missing' : 'malformed'}`, async (t) => {
     const run = start(testEnv({ [name]: value, PORT: String(await freePort()) }));
     t.teardown(() => { if (run.child.exitCode === null) run.child.kill(); });
-    const code = await Promise.race([run.exited, new Promise((r) => setTimeout(() => r('still running'), 15_000))]);
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([run.exited, new Promise((r) => { timer = setTimeout(() => r('still running'), 30_000); })]);
+    clearTimeout(timer);
     t.equal(code, 1);
     const lines = run.out().stderr.trim().split('\n');
     t.equal(lines.length, 1, 'one line on stderr');
@@ -45,7 +47,7 @@ t.test('the server stays up while the provider is unreachable', async (t) => {
   const run = start(testEnv({ PORT: String(port), HOST: '127.0.0.1', OIDC_ISSUER: `http://127.0.0.1:${await freePort()}` }));
   t.teardown(async () => { if (run.child.exitCode === null) { run.child.kill('SIGTERM'); await run.exited; } });
   const url = `http://127.0.0.1:${port}`;
-  const health = await waitFor(() => request({ url: `${url}/healthz` }).catch(() => undefined), { what: '/healthz', timeoutMs: 15_000 });
+  const health = await waitFor(() => request({ url: `${url}/healthz` }).catch(() => undefined), { what: '/healthz', timeoutMs: 30_000 });
   t.equal(health.status, 200);
   const ready = await request({ url: `${url}/readyz` });
   t.equal(ready.status, 503);
