@@ -74,7 +74,7 @@ export default async function apiProxy(fastify: FastifyInstance, { config }: { c
           ...forward,
           accessToken: (request as FastifyRequest).accessToken,
           requestId: String(request.id),
-          clientIp: request.ip,
+          peerIp: request.socket.remoteAddress ?? request.ip,
         });
       },
       rewriteHeaders: (headers, request) => {

@@ -1,7 +1,9 @@
 // POST /auth/logout: ends the session (also when there is none), revokes its
 // refresh and access tokens at the provider (RFC 7009) when it can, and tells
 // the SPA where to send the browser: the provider's end-session URL, without
-// id_token_hint. A failed revocation is logged, not shown.
+// id_token_hint. A failed revocation is logged, not shown. The route takes no
+// body: whatever the SPA sends along (an empty JSON body, a form) is read and
+// ignored, so a parser's 400/415 can never leave the session alive.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../src/config.js';
 import { endSessionUrl } from '../src/oidc/urls.js';
@@ -9,6 +11,7 @@ import type { ReadyProvider } from '../src/oidc/provider.js';
 import type { SessionData } from '../src/session/store.js';
 
 export const REVOKE_TIMEOUT_MS = 5_000;
+export const MAX_IGNORED_BODY = 16 * 1024;
 
 async function revokeTokens(provider: ReadyProvider, session: SessionData): Promise<void> {
   const jobs: Promise<boolean>[] = [];
@@ -20,6 +23,8 @@ async function revokeTokens(provider: ReadyProvider, session: SessionData): Prom
 }
 
 export default async function logoutRoute(fastify: FastifyInstance, { config }: { config: Config }) {
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_IGNORED_BODY }, (_request, _body, done) => done(null, undefined));
   fastify.post('/auth/logout', { onRequest: fastify.requireCsrf }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const session = await fastify.sessions.load(request);

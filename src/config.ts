@@ -3,6 +3,8 @@
 // A missing or malformed value throws a ConfigError whose message is one line
 // that names the variable.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseEnv } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
 
@@ -13,7 +15,7 @@ const Seconds = (def: number, min = 1) => Type.Integer({ minimum: min, maximum: 
 
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
-  HOST: Str({ default: '0.0.0.0' }),
+  HOST: Str({ default: '0.0.0.0', pattern: '^\\S+$' }),
   PUBLIC_URL: Str(),
   OIDC_ISSUER: Type.Optional(Str()),
   OAUTH_AUTHORIZATION_URL: Type.Optional(Str()),
@@ -122,6 +124,19 @@ function describeSchemaError(err: { errors?: Array<{ instancePath: string; keywo
   return new ConfigError(variable, e.message ?? 'is malformed');
 }
 
+/**
+ * Numeric variables must be written in decimal: ajv's coercion would
+ * otherwise read `0x10` as 16 and `1e3` as 1000.
+ */
+function checkDecimals(data: Record<string, string>): void {
+  for (const [name, schema] of Object.entries(ConfigSchema.properties as Record<string, { type?: string }>)) {
+    const v = data[name];
+    if (v === undefined || (schema.type !== 'integer' && schema.type !== 'number')) continue;
+    const decimal = schema.type === 'integer' ? /^-?\d+$/ : /^-?\d+(\.\d+)?$/;
+    if (!decimal.test(v.trim())) throw new ConfigError(name, schema.type === 'integer' ? 'must be a whole number written in decimal' : 'must be a number written in decimal');
+  }
+}
+
 function httpUrl(variable: string, value: string, { origin = false } = {}): URL {
   let u: URL;
   try { u = new URL(value); } catch { throw new ConfigError(variable, `is not a URL: ${JSON.stringify(value)}`); }
@@ -131,14 +146,23 @@ function httpUrl(variable: string, value: string, { origin = false } = {}): URL 
   return u;
 }
 
+/** An IPv4/IPv6 address, optionally with a /prefix that fits its family (what Fastify's proxy-addr accepts). */
+function isAddressOrCidr(s: string): boolean {
+  const [addr, prefix, ...more] = s.split('/');
+  const family = isIP(addr);
+  if (!family || more.length) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 export function parseTrustProxy(value: string): TrustProxy {
   const v = value.trim().toLowerCase();
   if (v === 'true') return true;
   if (v === 'false' || v === '') return false;
   if (/^\d+$/.test(v)) return Number(v);
   const list = v.split(',').map((s) => s.trim()).filter(Boolean);
-  const ipish = /^[0-9a-f:.]+(\/\d{1,3})?$/;
-  if (!list.length || !list.every((s) => ipish.test(s))) {
+  // checked here: an address Fastify cannot compile would otherwise crash the start with a stack trace
+  if (!list.length || !list.every(isAddressOrCidr)) {
     throw new ConfigError('TRUST_PROXY', 'must be true, false, a hop count, or comma-separated addresses/CIDRs');
   }
   return list;
@@ -204,19 +228,33 @@ function providerForm(env: Env): Pick<Config, 'issuer' | 'endpoints'> {
   return { endpoints };
 }
 
+/** The variables of `.env` in the working directory (none when there is no such file). */
+function readDotenv(path = '.env'): Record<string, string | undefined> {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError('.env', `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parseEnv(text);
+}
+
 /**
  * Validates `env` (and a `.env` file when `dotenv` is true) and returns the
  * normalised configuration. Throws ConfigError naming the variable.
  */
 export function loadConfig(env: Record<string, string | undefined> = process.env, { dotenv = false } = {}): Config {
+  // the .env file is read here, under the environment, so that its values get
+  // the same treatment (an empty value is unset, numbers in decimal) as the environment's
+  const merged = dotenv ? { ...readDotenv(), ...env } : env;
   const data: Record<string, string> = {};
   for (const k of CONFIG_VARIABLES) {
-    const v = env[k];
+    const v = merged[k];
     if (v !== undefined && v !== '') data[k] = v;
   }
+  checkDecimals(data);
   let e: Env;
   try {
-    e = envSchema<Env>({ schema: structuredClone(ConfigSchema), data, env: false, dotenv });
+    e = envSchema<Env>({ schema: structuredClone(ConfigSchema), data, env: false, dotenv: false });
   } catch (err) {
     throw describeSchemaError(err as Parameters<typeof describeSchemaError>[0]);
   }

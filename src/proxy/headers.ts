@@ -19,8 +19,13 @@ const CLIENT_ONLY = ['cookie', 'authorization', 'forwarded', 'x-real-ip', 'x-for
 export interface ForwardContext {
   accessToken?: string;
   requestId: string;
-  /** The client address (Fastify's request.ip: trust-aware). */
-  clientIp: string;
+  /**
+   * The address of the connection's peer (the socket's, not Fastify's
+   * trust-aware request.ip): the hop the gateway appends to X-Forwarded-For.
+   * Under TRUST_PROXY request.ip is already the leftmost entry, and
+   * appending it duplicated the client and lost the load balancer.
+   */
+  peerIp: string;
   trustProxy: boolean;
   /** PUBLIC_URL's protocol (without colon) and host. */
   publicProto: string;
@@ -32,7 +37,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: Forwa
   for (const h of HOP_BY_HOP) delete out[h];
   for (const h of CLIENT_ONLY) delete out[h];
   const priorFor = ctx.trustProxy ? incoming['x-forwarded-for'] : undefined;
-  out['x-forwarded-for'] = priorFor ? `${priorFor}, ${ctx.clientIp}` : ctx.clientIp;
+  out['x-forwarded-for'] = priorFor ? `${priorFor}, ${ctx.peerIp}` : ctx.peerIp;
   out['x-forwarded-proto'] = (ctx.trustProxy && firstValue(incoming['x-forwarded-proto'])) || ctx.publicProto;
   out['x-forwarded-host'] = (ctx.trustProxy && firstValue(incoming['x-forwarded-host'])) || ctx.publicHost;
   out['x-request-id'] = ctx.requestId;
