@@ -23,6 +23,8 @@ import me from '../plugins/me.js';
 import logout from '../plugins/logout.js';
 import backchannelLogout from '../plugins/backchannel-logout.js';
 import apiProxy from '../plugins/api-proxy.js';
+import staticSite from '../plugins/static-site.js';
+import frontendProxy from '../plugins/frontend-proxy.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 export const HEADERS_TIMEOUT_MS = 15_000;
@@ -80,6 +82,9 @@ async function app(fastify: FastifyInstance, { config, store }: { config: Config
   await fastify.register(logout, { config });
   await fastify.register(backchannelLogout, { config });
   await fastify.register(apiProxy, { config });
+  // the SPA's front door (one of the two, or neither: unknown paths stay 404)
+  if (config.staticDir) await fastify.register(staticSite, { config });
+  if (config.frontendUpstream) await fastify.register(frontendProxy, { config });
 }
 
 /** The root plugin, unencapsulated so that its decorators (provider, sessions, metrics) are the instance's. */
