@@ -11,9 +11,10 @@
 // - every file gets `X-Content-Type-Options: nosniff`; HTML also gets the
 //   Content-Security-Policy (DEFAULT_CSP unless CONTENT_SECURITY_POLICY is
 //   set) and a Referrer-Policy. `strict-origin-when-cross-origin`, not
-//   `no-referrer`: under no-referrer browsers send `Origin: null` on the SPA's
-//   same-origin POSTs (fetch spec, "append a request Origin header"), which the
-//   gateway's CSRF check must refuse;
+//   `no-referrer`: under no-referrer the fetch spec ("append a request Origin
+//   header") sends `Origin: null` on same-origin POSTs, which the gateway's
+//   CSRF check refuses (Chromium 156 does so for form posts; its fetch() still
+//   sends the origin). Third parties get the origin only, never the path;
 // - towards the frontend upstream no token and no session: Authorization is
 //   dropped and the gateway's cookies (bff, __Host-bff and the login-state
 //   cookies, in both spellings) are cut out of Cookie; other cookies pass.
