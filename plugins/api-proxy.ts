@@ -11,7 +11,7 @@ import httpProxy from '@fastify/http-proxy';
 import type { Config } from '../src/config.js';
 import { pathEscapes } from '../src/proxy/path.js';
 import { upstreamRequestHeaders, browserResponseHeaders } from '../src/proxy/headers.js';
-import { BadPath, UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../src/errors.js';
+import { BadPath, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../src/errors.js';
 import { redactUrl } from '../src/logger.js';
 
 export const DEFAULT_CONNECTIONS = 128;
@@ -62,6 +62,10 @@ export default async function apiProxy(fastify: FastifyInstance, { config }: { c
       bodyTimeout: 0,
     },
     async preHandler(request: FastifyRequest) {
+      // websocket: false, yet once any plugin listens for upgrades (the
+      // frontend proxy's hot reload) an upgrade is routed here too, and the
+      // proxy would hijack a socket it has no WebSocket server for: refuse it
+      if (request.headers.upgrade) throw new UpgradeRefused();
       await fastify.requireCsrf(request);
       if (pathEscapes(request.raw.url ?? '/')) throw new BadPath();
       const session = await fastify.freshSession(request);

@@ -26,6 +26,8 @@ import apiProxy from '../plugins/api-proxy.js';
 import authRateLimit from '../plugins/rate-limit.js';
 import drain from '../plugins/drain.js';
 import { clientErrorHandler } from './client-error.js';
+import staticSite from '../plugins/static-site.js';
+import frontendProxy from '../plugins/frontend-proxy.js';
 
 // Limits and timeouts of the public server, set on purpose (Node's defaults
 // are noted where they differ):
@@ -101,6 +103,9 @@ async function app(fastify: FastifyInstance, { config, store }: { config: Config
   await fastify.register(logout, { config });
   await fastify.register(backchannelLogout, { config });
   await fastify.register(apiProxy, { config });
+  // the SPA's front door (one of the two, or neither: unknown paths stay 404)
+  if (config.staticDir) await fastify.register(staticSite, { config });
+  if (config.frontendUpstream) await fastify.register(frontendProxy, { config });
 }
 
 /** The root plugin, unencapsulated so that its decorators (provider, sessions, metrics) are the instance's. */

@@ -2,8 +2,9 @@
 // boot (env-schema + TypeBox), then normalised into the Config the plugins use.
 // A missing or malformed value throws a ConfigError whose message is one line
 // that names the variable.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { resolve as resolvePath, join as joinPath } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
@@ -49,6 +50,7 @@ export const ConfigSchema = Type.Object({
   AUTH_RATE_LIMIT: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 60 }),
   STATIC_DIR: Type.Optional(Str()),
   FRONTEND_UPSTREAM: Type.Optional(Str()),
+  CONTENT_SECURITY_POLICY: Type.Optional(Str({ pattern: '^[\\x20-\\x7e]+$' })),
 });
 
 export type Env = Static<typeof ConfigSchema>;
@@ -102,6 +104,8 @@ export interface Config {
   authRateLimit: number;
   staticDir?: string;
   frontendUpstream?: string;
+  /** CONTENT_SECURITY_POLICY: replaces the default policy of the HTML that STATIC_DIR serves. */
+  contentSecurityPolicy?: string;
 }
 
 export class ConfigError extends Error {
@@ -166,6 +170,19 @@ export function parseTrustProxy(value: string): TrustProxy {
     throw new ConfigError('TRUST_PROXY', 'must be true, false, a hop count, or comma-separated addresses/CIDRs');
   }
   return list;
+}
+
+/** STATIC_DIR as an absolute path: a readable folder with an index.html (the history fallback's page). */
+function checkStaticDir(value: string): string {
+  const dir = resolvePath(value);
+  try {
+    if (!statSync(dir).isDirectory()) throw new ConfigError('STATIC_DIR', `is not a folder: ${value}`);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError('STATIC_DIR', `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}): ${value}`);
+  }
+  try { if (statSync(joinPath(dir, 'index.html')).isFile()) return dir; } catch { /* below */ }
+  throw new ConfigError('STATIC_DIR', `has no index.html: ${value}`);
 }
 
 function readSecret(env: Env): string {
@@ -280,6 +297,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.FRONTEND_UPSTREAM) httpUrl('FRONTEND_UPSTREAM', e.FRONTEND_UPSTREAM);
   if (e.STATIC_DIR && e.FRONTEND_UPSTREAM) throw new ConfigError('STATIC_DIR', 'set either STATIC_DIR or FRONTEND_UPSTREAM, not both');
+  const staticDir = e.STATIC_DIR ? checkStaticDir(e.STATIC_DIR) : undefined;
+  if (e.CONTENT_SECURITY_POLICY && !staticDir) throw new ConfigError('CONTENT_SECURITY_POLICY', 'applies only to the files STATIC_DIR serves; set STATIC_DIR or remove it');
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) throw new ConfigError('METRICS_PORT', 'must differ from PORT');
 
   return {
@@ -313,7 +332,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     metricsPort: e.METRICS_PORT,
     bffConfig: e.BFF_CONFIG,
     authRateLimit: e.AUTH_RATE_LIMIT,
-    staticDir: e.STATIC_DIR,
+    staticDir,
     frontendUpstream: e.FRONTEND_UPSTREAM,
+    contentSecurityPolicy: e.CONTENT_SECURITY_POLICY,
   };
 }

@@ -21,6 +21,7 @@ export const ProviderUnavailable = define('BFF_OIDC_PROVIDER_UNAVAILABLE', 'the 
 export const StoreUnavailable = define('BFF_SESSION_STORE_UNAVAILABLE', 'the session store is unavailable', 503, 'store_unavailable');
 export const NotFound = define('BFF_NOT_FOUND', 'not found', 404, 'not_found');
 export const RateLimited = define('BFF_RATE_LIMITED', 'too many requests from this address', 429, 'rate_limited');
+export const UpgradeRefused = define('BFF_PROXY_UPGRADE_REFUSED', 'this route does not proxy WebSocket or other upgrades', 400, 'bad_request');
 
 /** Login failures: shown as a short HTML page (the callback is a browser navigation). */
 export const LoginFailed = createError<[string]>('BFF_LOGIN_FAILED', 'login failed: %s', 400);

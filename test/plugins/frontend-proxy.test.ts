@@ -1,0 +1,127 @@
+import t from 'tap';
+import WebSocket from 'ws';
+import { startStack } from '../fixtures/gateway.js';
+import { Browser, request } from '../fixtures/browser.js';
+import { startFrontend } from '../fixtures/frontend.js';
+import { freePort } from '../fixtures/net.js';
+
+const HTML = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+const GATEWAY_PATH = /^\/(auth|api|healthz|readyz|metrics|%61uth)(\/|\?|$)/;
+
+/** Opens a WebSocket; resolves with it once open, rejects with the HTTP status of a refused upgrade. */
+function openWs(url: string, headers: Record<string, string>, protocol = 'vite-hmr'): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, protocol, { headers });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => { reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })); res.resume(); ws.terminate(); });
+    ws.once('error', reject);
+  });
+}
+
+function nextMessage(ws: WebSocket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no message within 5s')), 5_000);
+    ws.once('message', (data) => { clearTimeout(timer); resolve(String(data)); });
+  });
+}
+
+t.test('FRONTEND_UPSTREAM: the frontend gets every other path, never the session or a token', async (t) => {
+  const frontend = await startFrontend();
+  const stack = await startStack({ env: { FRONTEND_UPSTREAM: frontend.url } });
+  t.teardown(async () => { await stack.close(); await frontend.close(); });
+  const { gw, upstream } = stack;
+  const browser = new Browser();
+
+  const login = await gw.login(browser, { returnTo: '/dashboard?tab=1' });
+  t.equal(login.finalUrl, `${gw.url}/dashboard?tab=1`);
+  t.ok(browser.cookie('bff'), 'the browser holds the session cookie');
+  const landing = frontend.requests.find((r) => r.url === '/dashboard?tab=1');
+  t.ok(landing, 'the returnTo page came from the frontend');
+  t.notMatch(String(landing?.headers.cookie ?? ''), /(^|;\s*)(__Host-)?bff(-login)?=/, 'without the gateway\'s cookies');
+  t.match(browser.transcript.at(-1)?.body, /frontend GET \/dashboard\?tab=1/);
+
+  t.test('HTTP: the other cookies pass, the session cookie and Authorization do not', async (t) => {
+    // the jar also holds the provider's cookies (loopback cookies ignore ports): name ours explicitly
+    const session = `bff=${browser.cookie('bff')}`;
+    const r = await browser.request({ url: `${gw.url}/some/page?x=1`, headers: { ...HTML, cookie: `theme=dark; ${session}; bff-login=x; __Host-bff=y; lang=en`, authorization: 'Bearer from-client' } });
+    t.equal(r.status, 200);
+    t.match(r.body, /frontend GET \/some\/page\?x=1/);
+    const seen = frontend.requests.at(-1)!;
+    t.equal(seen.url, '/some/page?x=1');
+    t.equal(seen.headers.cookie, 'theme=dark; lang=en');
+    t.notOk(seen.headers.authorization, 'no Authorization');
+    t.equal(seen.headers['x-forwarded-host'], new URL(gw.url).host);
+    t.equal(seen.headers['x-forwarded-proto'], 'http');
+
+    const onlyOurs = await browser.request({ url: `${gw.url}/assets/app.js`, headers: { accept: '*/*', cookie: `${session}; __Host-bff-login=z` } });
+    t.equal(onlyOurs.status, 200);
+    t.notOk(frontend.requests.at(-1)!.headers.cookie, 'no Cookie header when only the gateway\'s cookies were sent');
+
+    const post = await browser.request({ url: `${gw.url}/form`, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1' });
+    t.equal(post.status, 200);
+    t.equal(frontend.requests.at(-1)!.method, 'POST');
+  });
+
+  t.test('the frontend cannot set the gateway\'s cookies', async (t) => {
+    const r = await request({ url: `${gw.url}/__setcookie`, headers: HTML });
+    t.equal(r.status, 200);
+    t.same(r.setCookies, ['theme=light; Path=/']);
+  });
+
+  t.test('/auth/* and /api/* never reach the frontend', async (t) => {
+    const before = frontend.requests.length;
+    const me = await gw.call(browser, '/auth/me');
+    t.equal(me.status, 200);
+    t.ok(JSON.parse(me.body).user.sub);
+    const api = await gw.call(browser, '/api/items');
+    t.equal(api.status, 200);
+    t.equal(upstream.requests.at(-1)?.url, '/items');
+    for (const path of ['/auth/unknown', '/%61uth/unknown', '/./auth/unknown', '/api', '/api/x', '/healthz', '/readyz', '/metrics', '/metrics/x']) {
+      const r = await request({ url: `${gw.url}${path}`, rawPath: path, headers: HTML });
+      t.notMatch(r.body, /frontend/, `${path} is not the frontend's page`);
+    }
+    const unknown = await request({ url: `${gw.url}/auth/unknown`, headers: { accept: 'application/json' } });
+    t.equal(unknown.status, 404);
+    t.same(JSON.parse(unknown.body), { error: 'not_found' });
+    t.equal(frontend.requests.length, before, 'the frontend saw none of them');
+    t.same(frontend.requests.filter((r) => GATEWAY_PATH.test(r.url)), [], 'over the whole test');
+  });
+
+  t.test('a WebSocket through the gateway echoes; the upgrade carries no session cookie', async (t) => {
+    const session = `bff=${browser.cookie('bff')}`;
+    const wsUrl = `${gw.url.replace(/^http/, 'ws')}/?token=hmr-token`;
+    const ws = await openWs(wsUrl, { cookie: `${session}; theme=dark`, authorization: 'Bearer from-client', origin: gw.url });
+    t.teardown(() => ws.terminate());
+    t.equal(ws.protocol, 'vite-hmr', 'the subprotocol is negotiated with the frontend');
+    ws.send('hello');
+    t.equal(await nextMessage(ws), 'echo:hello');
+    ws.send('again');
+    t.equal(await nextMessage(ws), 'echo:again');
+    const up = frontend.upgrades.at(-1)!;
+    t.equal(up.url, '/?token=hmr-token');
+    t.equal(up.headers.cookie, 'theme=dark');
+    t.notOk(up.headers.authorization);
+
+    const before = frontend.upgrades.length;
+    // regression: the API proxy (websocket: false) hijacked such an upgrade and never answered
+    await t.rejects(openWs(`${gw.url.replace(/^http/, 'ws')}/api/socket`, { cookie: session, 'x-csrf': '1' }), { status: 400 }, 'an upgrade on /api with a session is refused, not left hanging');
+    for (const path of ['/api/socket', '/auth/me', '/auth/unknown', '/healthz']) {
+      await t.rejects(openWs(`${gw.url.replace(/^http/, 'ws')}${path}`, { cookie: session, 'x-csrf': '1' }), { status: /^[2-5]\d\d$/ }, `${path}: answered as HTTP, not upgraded`);
+    }
+    t.equal(frontend.upgrades.length, before, 'no gateway path was upgraded at the frontend');
+  });
+});
+
+t.test('an unreachable frontend is 502: a page for navigations, JSON otherwise', async (t) => {
+  const port = await freePort();
+  const stack = await startStack({ env: { FRONTEND_UPSTREAM: `http://127.0.0.1:${port}` } });
+  t.teardown(() => stack.close());
+  const page = await request({ url: `${stack.gw.url}/dashboard`, headers: HTML });
+  t.equal(page.status, 502);
+  t.match(page.headers['content-type'], /^text\/html/);
+  const json = await request({ url: `${stack.gw.url}/app.js`, headers: { accept: '*/*' } });
+  t.equal(json.status, 502);
+  t.same(JSON.parse(json.body), { error: 'bad_gateway' });
+  const health = await request({ url: `${stack.gw.url}/healthz` });
+  t.equal(health.status, 200, 'the gateway itself is fine');
+});
