@@ -100,6 +100,17 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, onError }:
       adds.push(commands.bffIndexAdd(name('sub', data.sub), member, ttl));
       await Promise.all(adds);
     },
+    async update(id, data, ttlSeconds) {
+      const ttl = ms(ttlSeconds);
+      const key = sessionKey(id);
+      // XX: only over a live key, so a session destroyed meanwhile stays destroyed
+      if (await client.set(key, sealer.seal(JSON.stringify(data)), 'PX', ttl, 'XX') !== 'OK') return false;
+      const adds: Promise<number>[] = [];
+      if (data.sid) adds.push(commands.bffIndexAdd(name('sid', data.sid), key, ttl));
+      adds.push(commands.bffIndexAdd(name('sub', data.sub), key, ttl));
+      await Promise.all(adds);
+      return true;
+    },
     async touch(id, ttlSeconds) {
       await client.pexpire(sessionKey(id), ms(ttlSeconds));
     },

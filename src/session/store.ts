@@ -30,6 +30,12 @@ export interface SessionStore {
   /** Stores `data` under `id` for `ttlSeconds` (the session's remaining lifetime). */
   set(id: string, data: SessionData, ttlSeconds: number): Promise<void>;
   /**
+   * Replaces the data of a session that still exists, atomically (a refresh's
+   * write): resolves false and writes nothing when it has ended meanwhile
+   * (logout, back-channel logout), so an ended session is never resurrected.
+   */
+  update(id: string, data: SessionData, ttlSeconds: number): Promise<boolean>;
+  /**
    * Extends the lifetime of an existing session without writing its data (the
    * idle clock): a touch can never overwrite tokens a concurrent refresh wrote.
    */
