@@ -3,9 +3,18 @@
 // crafted tokens are signed with the provider's own key (idp.jwk) so that
 // exactly the claim under test is wrong, or with a stranger's key (forged).
 import t from 'tap';
-import { startStack, type Stack } from '../fixtures/gateway.js';
+import { randomBytes } from 'node:crypto';
+import { startStack, SECRET, type Stack } from '../fixtures/gateway.js';
 import { Browser, parseForms, request } from '../fixtures/browser.js';
-import { jwtPayload, loginTokens, logoutToken, pemOf, BACKCHANNEL_EVENT } from '../fixtures/tokens.js';
+import { bearer, jwtPayload, loginTokens, logoutToken, pemOf, untilExpired, BACKCHANNEL_EVENT } from '../fixtures/tokens.js';
+import { waitFor } from '../fixtures/net.js';
+import { createRedisStore } from '../../src/session/redis-store.js';
+import type { AppDeps } from '../../src/app.js';
+
+const stores: Array<[string, () => AppDeps]> = [
+  ['memory', () => ({})],
+  ['redis', () => ({ store: createRedisStore({ url: 'redis://127.0.0.1:6379', secrets: [SECRET], prefix: `test:bcl:${randomBytes(6).toString('hex')}:` }) })],
+];
 
 /** Logs `username` in with a fresh browser; resolves the browser and the provider's sid/sub. */
 async function loggedIn(stack: Stack, username: string) {
@@ -157,3 +166,30 @@ t.test('a logout token in another content type is 415 with no-store and ends not
   t.equal(text.headers['cache-control'], 'no-store');
   t.equal(await meStatus(stack, alice.browser), 200);
 });
+
+for (const [kind, deps] of stores) {
+  t.test(`${kind} store: a back-channel logout during a refresh is not undone when the refresh returns`, async (t) => {
+    const stack = await startStack({ env: { TOKEN_REFRESH_SKEW: '1' }, idp: { accessTokenTtl: 4 }, deps });
+    t.teardown(() => stack.close());
+    const { gw, idp, upstream } = stack;
+    const alice = await loggedIn(stack, 'alice');
+    t.equal((await gw.call(alice.browser, '/api/before')).status, 200);
+    await untilExpired(idp, bearer(upstream.requests.at(-1)));
+
+    idp.delayToken(1500);
+    const seen = upstream.requests.length;
+    const during = gw.call(alice.browser, '/api/during');
+    await waitFor(() => idp.tokenInFlight() > 0, { what: 'the refresh to reach the provider' });
+    await idp.backchannelLogout(alice.sub, alice.sid);
+    const res = await during;
+    idp.delayToken(0);
+
+    t.equal(res.status, 401, 'the call whose refresh lost the race is unauthenticated');
+    t.equal(upstream.requests.length, seen, 'nothing reached the upstream');
+    t.equal(await meStatus(stack, alice.browser), 401, 'the session stays ended');
+    const orphan = idp.issued.at(-1)!;
+    t.equal(orphan.grant_type, 'refresh_token', 'the provider did answer the refresh');
+    await waitFor(async () => !(await idp.isActive(orphan.refresh_token!)), { what: 'the orphaned refresh token to be revoked' });
+    t.notOk(await idp.isActive(orphan.access_token), 'no token of the ended session stays active');
+  });
+}
