@@ -6,7 +6,7 @@
 //   and otherwise wait for the refreshed tokens;
 // - a rotated refresh token replaces the old one in the same write;
 // - `invalid_grant` (any 4xx refusal) ends the session: 401;
-// - an unreachable provider or a 5xx keeps the session: 503;
+// - an unreachable provider, a 5xx, 408 or 429 keeps the session: 503;
 // - a refreshed ID token must keep the session's `iss` and `sub`;
 // - the refreshed tokens are written only over a live session: a session
 //   ended during the refresh (logout, back-channel logout) stays ended, and

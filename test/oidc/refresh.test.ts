@@ -5,11 +5,17 @@
 // has passed, and a fresh one is not due for another 3 s.
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { startStack, SECRET } from '../fixtures/gateway.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startStack, testEnv, SECRET } from '../fixtures/gateway.js';
 import { Browser } from '../fixtures/browser.js';
 import { bearer, untilExpired, loginTokens } from '../fixtures/tokens.js';
 import { createRedisStore } from '../../src/session/redis-store.js';
 import { waitFor } from '../fixtures/net.js';
+import { loadConfig } from '../../src/config.js';
+import { createMemoryStore } from '../../src/session/memory-store.js';
+import { createTokenClient } from '../../src/oidc/token-client.js';
+import { createRefresher, RefreshFailed } from '../../src/oidc/refresh.js';
 
 const TTL = 4;
 const env = { TOKEN_REFRESH_SKEW: '1' };
@@ -168,4 +174,46 @@ t.test('without a refresh token the session ends when the access token expires',
   t.same(JSON.parse(res.body), { error: 'unauthenticated' });
   t.equal((await gw.call(browser, '/auth/me')).status, 401, 'the session ended');
   t.equal(op.tokenRequests.filter((r) => r.at >= since).length, 0, 'no token request');
+});
+
+// A provider that rate-limits (429) or times out a request (408) is having a
+// passing problem, like a 5xx: the session must survive it. oidc-provider
+// cannot be made to answer so; this token endpoint is a small hand-written
+// server, and the refresher runs without Fastify.
+t.test('a token endpoint answering 429 or 408 keeps the session (503); invalid_grant ends it', async (t) => {
+  let answer = { status: 429, body: '{"error":"slow_down"}' };
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => { body += c; });
+    req.on('end', () => {
+      seen.push(new URLSearchParams(body).get('grant_type') ?? '');
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config = loadConfig(testEnv({ OIDC_ISSUER: origin }));
+  const metadata = { authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token` };
+  const store = createMemoryStore();
+  t.teardown(() => store.close());
+  const refresher = createRefresher({
+    store, clientId: config.clientId, skew: 1,
+    provider: () => ({ metadata, tokens: createTokenClient(config, metadata), algorithms: ['RS256'] }),
+  });
+  const data = { sub: 'alice', user: {}, accessToken: 'at-1', accessTokenExpiresAt: Math.floor(Date.now() / 1000) - 1, refreshToken: 'rt-1', createdAt: Math.floor(Date.now() / 1000) };
+
+  for (const status of [429, 408, 503]) {
+    answer = { status, body: '{"error":"temporarily_unavailable"}' };
+    await store.set('s1', data, 60);
+    const e = await refresher.fresh('s1', data, 60).then(() => undefined, (err: unknown) => err);
+    t.ok(e instanceof RefreshFailed && e.outcome === 'unavailable', `${status}: unavailable (503)`);
+    t.ok(await store.get('s1'), `${status}: the session survives`);
+  }
+  answer = { status: 400, body: '{"error":"invalid_grant"}' };
+  const e = await refresher.fresh('s1', data, 60).then(() => undefined, (err: unknown) => err);
+  t.ok(e instanceof RefreshFailed && e.outcome === 'ended', 'invalid_grant: ended (401)');
+  t.equal(await store.get('s1'), undefined, 'invalid_grant: the session is gone');
+  t.same(seen, ['refresh_token', 'refresh_token', 'refresh_token', 'refresh_token'], 'the provider was asked each time');
 });
