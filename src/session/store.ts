@@ -65,8 +65,11 @@ export interface SessionStore {
 
 /**
  * The lifetime a session should have in the store from `now`: the idle
- * timeout, capped by what is left of the absolute lifetime.
+ * timeout, capped by what is left of the absolute lifetime and, for a
+ * session without a refresh token, of its access token (nothing can renew it).
  */
 export function wantedLifetime(data: SessionData, limits: { idleTimeout: number; maxAge: number }, now: number): number {
-  return Math.min(limits.idleTimeout, data.createdAt + limits.maxAge - now);
+  const absolute = data.createdAt + limits.maxAge - now;
+  const token = !data.refreshToken && data.accessTokenExpiresAt !== undefined ? data.accessTokenExpiresAt - now : Infinity;
+  return Math.min(limits.idleTimeout, absolute, token);
 }

@@ -166,13 +166,19 @@ t.test('without a refresh token the session ends when the access token expires',
   await gw.login(browser, { username: 'frank' });
   t.notOk(loginTokens(op).refresh_token, 'the provider issued no refresh token');
   t.equal((await gw.call(browser, '/api/before')).status, 200);
-  await untilExpired(op, bearer(upstream.requests.at(-1)));
+  const token = bearer(upstream.requests.at(-1));
+  const { exp } = await op.introspect(token) as { exp: number };
+  const me = await gw.call(browser, '/auth/me');
+  t.equal(me.status, 200);
+  const { expiresAt } = JSON.parse(me.body) as { expiresAt: number };
+  t.ok(expiresAt <= exp + 1, `/auth/me says the session ends with the access token (expiresAt ${expiresAt}, exp ${exp})`);
+  await untilExpired(op, token);
 
   const since = Date.now();
+  t.equal((await gw.call(browser, '/auth/me')).status, 401, 'the session ended, before any API call says so');
   const res = await gw.call(browser, '/api/after');
   t.equal(res.status, 401);
   t.same(JSON.parse(res.body), { error: 'unauthenticated' });
-  t.equal((await gw.call(browser, '/auth/me')).status, 401, 'the session ended');
   t.equal(op.tokenRequests.filter((r) => r.at >= since).length, 0, 'no token request');
 });
 
