@@ -4,7 +4,8 @@
 // TTL 4 s and TOKEN_REFRESH_SKEW 1 s: a token is due once the provider's exp
 // has passed, and a fresh one is not due for another 3 s.
 import t from 'tap';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createSigner } from 'fast-jwt';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startStack, testEnv, SECRET } from '../fixtures/gateway.js';
@@ -222,4 +223,54 @@ t.test('a token endpoint answering 429 or 408 keeps the session (503); invalid_g
   t.ok(e instanceof RefreshFailed && e.outcome === 'ended', 'invalid_grant: ended (401)');
   t.equal(await store.get('s1'), undefined, 'invalid_grant: the session is gone');
   t.same(seen, ['refresh_token', 'refresh_token', 'refresh_token', 'refresh_token'], 'the provider was asked each time');
+});
+
+// oidc-provider never changes the subject of a grant; a provider that does is
+// malicious or broken. This one is a small hand-written token endpoint that
+// signs the refreshed ID token with its own key.
+t.test('a refreshed ID token of another subject or issuer ends the session', async (t) => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const sign = createSigner({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm: 'RS256', kid: 'k1' });
+  let idClaims: Record<string, unknown> = {};
+  let n = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      n++;
+      const now = Math.floor(Date.now() / 1000);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
+        access_token: `at-${n}`, token_type: 'Bearer', expires_in: 300, refresh_token: `rt-${n}`,
+        id_token: sign({ aud: 'bff-gateway', iat: now, exp: now + 300, ...idClaims }),
+      }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const config = loadConfig(testEnv({ OIDC_ISSUER: origin }));
+  const metadata = { issuer: origin, authorization_endpoint: `${origin}/authorize`, token_endpoint: `${origin}/token` };
+  const publicPem = publicKey.export({ type: 'spki', format: 'pem' }) as string;
+  const store = createMemoryStore();
+  t.teardown(() => store.close());
+  const refresher = createRefresher({
+    store, clientId: config.clientId, skew: 1,
+    provider: () => ({ metadata, issuer: origin, tokens: createTokenClient(config, metadata), keyFor: async () => publicPem, algorithms: ['RS256'] }),
+  });
+  const now = Math.floor(Date.now() / 1000);
+  const data = { sub: 'alice', user: {}, accessToken: 'at-0', accessTokenExpiresAt: now - 1, refreshToken: 'rt-0', createdAt: now };
+
+  for (const [name, claims] of [['another sub', { iss: origin, sub: 'mallory' }], ['another iss', { iss: 'https://evil.example', sub: 'alice' }]] as const) {
+    idClaims = claims;
+    await store.set('s1', data, 60);
+    const e = await refresher.fresh('s1', data, 60).then(() => undefined, (err: unknown) => err);
+    t.ok(e instanceof RefreshFailed && e.outcome === 'ended', `${name}: ended (401)`);
+    t.equal(await store.get('s1'), undefined, `${name}: the session is gone`);
+  }
+
+  // the control: the same answer with the session's sub and iss refreshes it
+  idClaims = { iss: origin, sub: 'alice' };
+  await store.set('s1', data, 60);
+  const fresh = await refresher.fresh('s1', data, 60);
+  t.equal(fresh.accessToken, `at-${n}`);
+  t.match((await store.get('s1'))?.data, { accessToken: `at-${n}`, refreshToken: `rt-${n}` }, 'the new tokens are stored, the rotated refresh token too');
 });

@@ -169,7 +169,7 @@ t.test('a logout token in another content type is 415 with no-store and ends not
 
 for (const [kind, deps] of stores) {
   t.test(`${kind} store: a back-channel logout during a refresh is not undone when the refresh returns`, async (t) => {
-    const stack = await startStack({ env: { TOKEN_REFRESH_SKEW: '1' }, idp: { accessTokenTtl: 4 }, deps });
+    const stack = await startStack({ env: { TOKEN_REFRESH_SKEW: '1', SESSION_IDLE_TIMEOUT: '120' }, idp: { accessTokenTtl: 4 }, deps });
     t.teardown(() => stack.close());
     const { gw, idp, upstream } = stack;
     const alice = await loggedIn(stack, 'alice');
