@@ -3,10 +3,11 @@
 // (src/oidc/verify-logout-token.ts), its `jti` must be new, and the sessions
 // of that `sid` (else of that `sub`) end on every instance sharing the store.
 // 200 on success (an unknown sid ends nothing and is still 200), 400 for any
-// invalid token; both with Cache-Control: no-store. No CSRF header: the
+// invalid token; every answer with Cache-Control: no-store. The body is
+// form-encoded as the spec says; another content type is 415. No CSRF header: the
 // provider calls it, not the browser.
 // @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCResponse
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../src/config.js';
 import { verifyLogoutToken } from '../src/oidc/verify-logout-token.js';
 import { StoreUnavailable } from '../src/errors.js';
@@ -16,12 +17,16 @@ export const MAX_BODY = 64 * 1024;
 export const JTI_MEMORY_S = 600;
 
 export default async function backchannelLogout(fastify: FastifyInstance, { config }: { config: Config }) {
+  // the spec's one encoding only (this plugin is encapsulated: other routes keep JSON)
+  fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: MAX_BODY }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
-  fastify.post('/auth/backchannel-logout', async (request, reply) => {
-    reply.header('cache-control', 'no-store');
+  // onRequest: also the answers of the body parser (415, 413) are not cached
+  const noStore = async (_request: FastifyRequest, reply: FastifyReply) => { reply.header('cache-control', 'no-store'); };
+
+  fastify.post('/auth/backchannel-logout', { onRequest: noStore }, async (request, reply) => {
     const bad = (reason: string) => {
       fastify.metrics.backchannelLogouts.inc({ outcome: 'invalid' });
       request.log.warn({ reason }, 'back-channel logout refused');

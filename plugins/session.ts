@@ -35,7 +35,7 @@ export interface Sessions {
   load(request: FastifyRequest): Promise<SessionData | undefined>;
   /** Starts a new session (a new id, whatever the browser had) and sets its cookie. */
   start(request: FastifyRequest, reply: FastifyReply, data: SessionData): Promise<void>;
-  /** Writes a changed session back with its remaining lifetime. */
+  /** Writes a changed session back with its remaining lifetime, unless it ended meanwhile. */
   save(request: FastifyRequest, data: SessionData): Promise<void>;
   /** Ends the request's session (if any) and clears the cookie. */
   end(request: FastifyRequest, reply: FastifyReply): Promise<void>;
@@ -123,7 +123,8 @@ async function sessionPlugin(fastify: FastifyInstance, { config, store }: { conf
       if (!id) return;
       const ttl = request.sessionExpiresAt - Date.now() / 1000;
       if (ttl <= 0) return;
-      await guard(request, () => store.set(id, data, ttl));
+      // over a live session only: one ended meanwhile (logout elsewhere) stays ended
+      if (!(await guard(request, () => store.update(id, data, ttl)))) return;
       request.session = data;
     },
     async end(request, reply) {

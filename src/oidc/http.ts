@@ -12,7 +12,10 @@ export const providerAgent = new Agent({
   keepAliveTimeout: 10_000,
 });
 
-/** The provider could not be reached or answered 5xx: transient, retry later. */
+/** 4xx answers that say "not now" (timeout, rate limit), not "no": transient like a 5xx. */
+export const TRANSIENT_4XX = new Set([408, 429]);
+
+/** The provider could not be reached or answered 5xx, 408 or 429: transient, retry later. */
 export class ProviderDown extends Error {
   override name = 'ProviderDown';
 }
@@ -53,7 +56,7 @@ export async function providerRequest(url: string, init: {
   } catch (e) {
     throw new ProviderDown(`${new URL(url).origin}: ${(e as Error).message}`, { cause: e });
   }
-  if (res.statusCode >= 500) throw new ProviderDown(`${new URL(url).origin}${new URL(url).pathname} answered ${res.statusCode}`);
+  if (res.statusCode >= 500 || TRANSIENT_4XX.has(res.statusCode)) throw new ProviderDown(`${new URL(url).origin}${new URL(url).pathname} answered ${res.statusCode}`);
   let json: Record<string, unknown> | undefined;
   try {
     const parsed: unknown = JSON.parse(text);

@@ -6,8 +6,11 @@
 //   and otherwise wait for the refreshed tokens;
 // - a rotated refresh token replaces the old one in the same write;
 // - `invalid_grant` (any 4xx refusal) ends the session: 401;
-// - an unreachable provider or a 5xx keeps the session: 503;
+// - an unreachable provider, a 5xx, 408 or 429 keeps the session: 503;
 // - a refreshed ID token must keep the session's `iss` and `sub`;
+// - the refreshed tokens are written only over a live session: a session
+//   ended during the refresh (logout, back-channel logout) stays ended, and
+//   the tokens it got are revoked;
 // - without a refresh token the session ends when the access token expires.
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-6
 // @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
@@ -87,7 +90,14 @@ export function createRefresher(deps: RefreshDeps) {
       refreshToken: tokens.refresh_token ?? data.refreshToken,
       idToken: tokens.id_token ?? data.idToken,
     };
-    await store.set(id, next, ttl);
+    if (!(await store.update(id, next, ttl))) {
+      // ended meanwhile (logout, back-channel logout): stay ended, and let no
+      // token of it stay live at the provider
+      deps.onRefresh?.('rejected');
+      if (tokens.refresh_token) provider.tokens.revoke(tokens.refresh_token, 'refresh_token').catch(() => {});
+      else provider.tokens.revoke(tokens.access_token, 'access_token').catch(() => {});
+      throw new RefreshFailed('ended', 'the session ended during the refresh');
+    }
     deps.onRefresh?.('success');
     return next;
   }

@@ -1,7 +1,7 @@
 // The token endpoint and its neighbours (RFC 6749, RFC 7009, OIDC userinfo),
 // as a confidential client: client_secret_basic unless the provider only
 // supports client_secret_post. Every provider answer is classified:
-// - ProviderDown: unreachable, timeout, 5xx (transient: keep the session);
+// - ProviderDown: unreachable, timeout, 5xx, 408, 429 (transient: keep the session);
 // - GrantRejected: a 4xx OAuth error such as invalid_grant (final).
 import type { Config } from '../config.js';
 import type { ProviderMetadata } from './metadata.js';

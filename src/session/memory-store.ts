@@ -59,6 +59,12 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
   });
   const seen = new ExpiringMap<true>(maxEntries);
   const locks = new ExpiringMap<symbol>(maxEntries);
+  const write = (id: string, data: SessionData, ttlSeconds: number) => {
+    const expiresAt = Date.now() + Math.max(0, ttlSeconds) * 1000;
+    sessions.set(id, { data: { ...data }, expiresAt }, expiresAt);
+    index(bySid, data.sid, id, true);
+    index(bySub, data.sub, id, true);
+  };
   const sweeper = setInterval(() => { sessions.sweep(); seen.sweep(); locks.sweep(); }, sweepMs);
   sweeper.unref();
 
@@ -71,10 +77,12 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
       return e ? { data: { ...e.data }, expiresIn: (e.expiresAt - now) / 1000 } : undefined;
     },
     async set(id, data, ttlSeconds) {
-      const expiresAt = Date.now() + Math.max(0, ttlSeconds) * 1000;
-      sessions.set(id, { data: { ...data }, expiresAt }, expiresAt);
-      index(bySid, data.sid, id, true);
-      index(bySub, data.sub, id, true);
+      write(id, data, ttlSeconds);
+    },
+    async update(id, data, ttlSeconds) {
+      if (!sessions.get(id)) return false;
+      write(id, data, ttlSeconds);
+      return true;
     },
     async touch(id, ttlSeconds) {
       const e = sessions.get(id);

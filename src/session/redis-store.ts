@@ -163,6 +163,17 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
       if (data.sub) index.bffIndexAdd(names('sub', data.sub)[0], key, indexTtl, prefix);
       check(await p.exec());
     },
+    async update(id, data, ttlSeconds) {
+      const ttl = ms(ttlSeconds);
+      const key = sessionKey(id);
+      // XX: only over a live key, so a session destroyed meanwhile stays destroyed
+      if (await client.set(key, sealer.seal(JSON.stringify(data)), 'PX', ttl, 'XX') !== 'OK') return false;
+      const adds: Promise<number>[] = [];
+      if (data.sid) adds.push(commands.bffIndexAdd(name('sid', data.sid), key, ttl));
+      adds.push(commands.bffIndexAdd(name('sub', data.sub), key, ttl));
+      await Promise.all(adds);
+      return true;
+    },
     async touch(id, ttlSeconds) {
       await connected();
       await client.pexpire(sessionKey(id), ms(ttlSeconds));

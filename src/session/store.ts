@@ -30,6 +30,12 @@ export interface SessionStore {
   /** Stores `data` under `id` for `ttlSeconds` (the session's remaining lifetime). */
   set(id: string, data: SessionData, ttlSeconds: number): Promise<void>;
   /**
+   * Replaces the data of a session that still exists, atomically (a refresh's
+   * write): resolves false and writes nothing when it has ended meanwhile
+   * (logout, back-channel logout), so an ended session is never resurrected.
+   */
+  update(id: string, data: SessionData, ttlSeconds: number): Promise<boolean>;
+  /**
    * Extends the lifetime of an existing session without writing its data (the
    * idle clock): a touch can never overwrite tokens a concurrent refresh wrote.
    */
@@ -59,8 +65,11 @@ export interface SessionStore {
 
 /**
  * The lifetime a session should have in the store from `now`: the idle
- * timeout, capped by what is left of the absolute lifetime.
+ * timeout, capped by what is left of the absolute lifetime and, for a
+ * session without a refresh token, of its access token (nothing can renew it).
  */
 export function wantedLifetime(data: SessionData, limits: { idleTimeout: number; maxAge: number }, now: number): number {
-  return Math.min(limits.idleTimeout, data.createdAt + limits.maxAge - now);
+  const absolute = data.createdAt + limits.maxAge - now;
+  const token = !data.refreshToken && data.accessTokenExpiresAt !== undefined ? data.accessTokenExpiresAt - now : Infinity;
+  return Math.min(limits.idleTimeout, absolute, token);
 }
