@@ -139,6 +139,27 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     return res.map(([, v]) => v);
   };
 
+  /**
+   * One round trip: the sealed value (bound to its key) and the back-channel
+   * index entries. onlyIfLive: SET XX, so a session destroyed meanwhile (a
+   * logout during a refresh) stays destroyed; resolves whether it was written.
+   */
+  async function write(id: string, data: SessionData, ttlSeconds: number, onlyIfLive: boolean): Promise<boolean> {
+    await connected();
+    const ttl = ms(ttlSeconds);
+    const key = sessionKey(id);
+    // the index must find the session for as long as touches can keep it alive: its absolute lifetime
+    const absolute = (data.createdAt + maxAge) * 1000 - Date.now();
+    const indexTtl = Math.max(ttl, Number.isFinite(absolute) ? Math.ceil(absolute) : 0);
+    const value = sealer.seal(JSON.stringify(data), key);
+    const p = onlyIfLive ? client.pipeline().set(key, value, 'PX', ttl, 'XX') : client.pipeline().set(key, value, 'PX', ttl);
+    const index = p as unknown as IndexPipeline;
+    if (data.sid) index.bffIndexAdd(names('sid', data.sid)[0], key, indexTtl, prefix);
+    if (data.sub) index.bffIndexAdd(names('sub', data.sub)[0], key, indexTtl, prefix);
+    const [written] = check(await p.exec());
+    return written === 'OK';
+  }
+
   return {
     kind: 'redis',
     client,
@@ -151,28 +172,10 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
       return { data, expiresIn: pttl > 0 ? pttl / 1000 : 0 };
     },
     async set(id, data, ttlSeconds) {
-      await connected();
-      const ttl = ms(ttlSeconds);
-      const key = sessionKey(id);
-      // the index must find the session for as long as touches can keep it alive: its absolute lifetime
-      const absolute = (data.createdAt + maxAge) * 1000 - Date.now();
-      const indexTtl = Math.max(ttl, Number.isFinite(absolute) ? Math.ceil(absolute) : 0);
-      const p = client.pipeline().set(key, sealer.seal(JSON.stringify(data), key), 'PX', ttl);
-      const index = p as unknown as IndexPipeline;
-      if (data.sid) index.bffIndexAdd(names('sid', data.sid)[0], key, indexTtl, prefix);
-      if (data.sub) index.bffIndexAdd(names('sub', data.sub)[0], key, indexTtl, prefix);
-      check(await p.exec());
+      await write(id, data, ttlSeconds, false);
     },
     async update(id, data, ttlSeconds) {
-      const ttl = ms(ttlSeconds);
-      const key = sessionKey(id);
-      // XX: only over a live key, so a session destroyed meanwhile stays destroyed
-      if (await client.set(key, sealer.seal(JSON.stringify(data)), 'PX', ttl, 'XX') !== 'OK') return false;
-      const adds: Promise<number>[] = [];
-      if (data.sid) adds.push(commands.bffIndexAdd(name('sid', data.sid), key, ttl));
-      adds.push(commands.bffIndexAdd(name('sub', data.sub), key, ttl));
-      await Promise.all(adds);
-      return true;
+      return write(id, data, ttlSeconds, true);
     },
     async touch(id, ttlSeconds) {
       await connected();
