@@ -135,7 +135,7 @@ t.test('every package the built gateway and demo import is a production dependen
   const imported = new Set<string>();
   for (const dir of ['src', 'plugins', 'demo']) {
     for (const f of jsFiles(`${ROOT}dist/${dir}`)) {
-      for (const m of readFileSync(f, 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g)) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g)) {
         const spec = m[1];
         if (spec.startsWith('.') || spec.startsWith('node:') || builtins.has(spec)) continue;
         imported.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
