@@ -79,6 +79,9 @@ t.test('docker compose up, as processes: the gateway with Redis, the provider, t
 
   const publicUrl = remap(services.gateway.environment!.PUBLIC_URL);
   const browser = new Browser();
+  const page = await browser.request({ url: `${publicUrl}/`, headers: { accept: 'text/html' } });
+  t.equal(page.status, 200, 'the SPA comes through the gateway (FRONTEND_UPSTREAM)');
+  t.match(page.body, /<script[^>]+src="[^"]*app\.js"/, 'it is the demo SPA\'s page');
   const r = await login(browser, publicUrl, { username: 'demo' });
   t.equal(r.callback?.status, 302, 'the login completed');
   t.ok(r.authorizeUrl.startsWith(remap(services.provider.environment!.DEMO_ISSUER)), 'the browser went to the issuer URL of the compose file');
