@@ -56,6 +56,7 @@ export default async function apiProxy(fastify: FastifyInstance, { config }: { c
         accessToken: (request as FastifyRequest).accessToken,
         requestId: String(request.id),
         clientIp: request.ip,
+        clientIps: request.ips,
       }),
       rewriteHeaders: (headers) => browserResponseHeaders(headers, ownCookies) as typeof headers,
       onError(reply, { error }) {

@@ -7,7 +7,9 @@
 //   before this by @fastify/reply-from);
 // - X-Forwarded-For/Proto/Host, Forwarded and X-Real-IP from the client are
 //   replaced by the gateway's own; the client's values are kept only under
-//   TRUST_PROXY (a load balancer in front set them);
+//   TRUST_PROXY and only when the peer that sent them is trusted (a load
+//   balancer in front set them): X-Forwarded-For is then the trusted part of
+//   the chain followed by that peer's address, never an unverifiable prefix;
 // - the request id is forwarded as X-Request-Id.
 // Back to the browser:
 // - a Set-Cookie for the gateway's own cookie names is dropped.
@@ -21,6 +23,12 @@ export interface ForwardContext {
   requestId: string;
   /** The client address (Fastify's request.ip: trust-aware). */
   clientIp: string;
+  /**
+   * Fastify's request.ips under TRUST_PROXY: the socket peer first, then the
+   * forwarded addresses the trust setting accepts (just the peer when it is
+   * not trusted). Without it the client's X-Forwarded-* are not kept.
+   */
+  clientIps?: string[];
   trustProxy: boolean;
   /** PUBLIC_URL's protocol (without colon) and host. */
   publicProto: string;
@@ -31,10 +39,11 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: Forwa
   const out: IncomingHttpHeaders = { ...incoming };
   for (const h of HOP_BY_HOP) delete out[h];
   for (const h of CLIENT_ONLY) delete out[h];
-  const priorFor = ctx.trustProxy ? incoming['x-forwarded-for'] : undefined;
-  out['x-forwarded-for'] = priorFor ? `${priorFor}, ${ctx.clientIp}` : ctx.clientIp;
-  out['x-forwarded-proto'] = (ctx.trustProxy && firstValue(incoming['x-forwarded-proto'])) || ctx.publicProto;
-  out['x-forwarded-host'] = (ctx.trustProxy && firstValue(incoming['x-forwarded-host'])) || ctx.publicHost;
+  const chain = ctx.trustProxy && ctx.clientIps?.length ? [...ctx.clientIps].reverse() : [ctx.clientIp];
+  const peerTrusted = chain.length > 1;
+  out['x-forwarded-for'] = chain.join(', ');
+  out['x-forwarded-proto'] = (peerTrusted && firstValue(incoming['x-forwarded-proto'])) || ctx.publicProto;
+  out['x-forwarded-host'] = (peerTrusted && firstValue(incoming['x-forwarded-host'])) || ctx.publicHost;
   out['x-request-id'] = ctx.requestId;
   if (ctx.accessToken) out.authorization = `Bearer ${ctx.accessToken}`;
   return out;
