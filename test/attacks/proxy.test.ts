@@ -3,22 +3,9 @@
 // and Connection tricks against the injected token, spoofed X-Forwarded-*,
 // header injection, and a Host header that must never build a redirect.
 import t from 'tap';
-import net from 'node:net';
 import { startStack, type Stack } from '../fixtures/gateway.js';
 import { Browser } from '../fixtures/browser.js';
-
-/** Sends raw bytes, resolves what came back (status line first). */
-export function rawRequest(port: number, text: string): Promise<string> {
-  return new Promise((resolve) => {
-    let out = '';
-    const s = net.connect(port, '127.0.0.1', () => s.write(text));
-    const timer = setTimeout(() => s.destroy(), 5000);
-    s.on('data', (d) => { out += d; });
-    s.on('error', () => {});
-    s.on('close', () => { clearTimeout(timer); resolve(out); });
-  });
-}
-const statusOf = (raw: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
+import { rawRequest, rawStatus as statusOf } from '../fixtures/raw-http.js';
 
 async function loggedIn(stack: Stack) {
   const browser = new Browser();
