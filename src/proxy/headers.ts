@@ -12,7 +12,13 @@
 //   the chain followed by that peer's address, never an unverifiable prefix;
 // - the request id is forwarded as X-Request-Id.
 // Back to the browser:
+// - the upstream's hop-by-hop headers (Connection, Keep-Alive,
+//   Transfer-Encoding, ... and those its Connection names) stay between
+//   gateway and upstream: @fastify/reply-from copies them for HTTP/1, and an
+//   upstream's `Connection: keep-alive` would override a browser's
+//   `Connection: close`;
 // - a Set-Cookie for the gateway's own cookie names is dropped.
+// @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade'];
@@ -54,8 +60,12 @@ function firstValue(v: string | string[] | undefined): string | undefined {
   return s?.split(',')[0]?.trim() || undefined;
 }
 
-/** Drops the upstream's Set-Cookie entries for the gateway's own cookie names. */
+const RESPONSE_HOP_BY_HOP = [...HOP_BY_HOP, 'transfer-encoding', 'http2-settings'];
+
+/** Drops the upstream's hop-by-hop headers and its Set-Cookie entries for the gateway's own cookie names. */
 export function browserResponseHeaders(headers: OutgoingHttpHeaders, ownCookies: string[]): OutgoingHttpHeaders {
+  const named = String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  for (const h of [...RESPONSE_HOP_BY_HOP, ...named]) delete headers[h];
   const sc = headers['set-cookie'];
   if (sc === undefined) return headers;
   const list = (Array.isArray(sc) ? sc : [String(sc)]).filter((c) => {

@@ -87,6 +87,18 @@ t.test('proxy abuse', async (t) => {
     t.equal(seen['x-forwarded-for'], '127.0.0.1', 'nor the gateway\'s X-Forwarded-For');
   });
 
+  t.test('the upstream\'s hop-by-hop response headers stay between gateway and upstream', async (t) => {
+    // the echo upstream answers `Connection: keep-alive` and `Keep-Alive: timeout=5`
+    const closing = await rawRequest(gw.port, `GET /api/bye HTTP/1.1\r\nHost: 127.0.0.1\r\nx-csrf: 1\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`, { timeoutMs: 3000 });
+    t.equal(statusOf(closing), 200);
+    t.match(closing, /\r\nconnection: close\r\n/i, 'the browser\'s Connection: close is honoured');
+    t.notMatch(closing, /keep-alive/i, 'no upstream keep-alive');
+    const open = await rawRequest(gw.port, `GET /api/stay HTTP/1.1\r\nHost: 127.0.0.1\r\nx-csrf: 1\r\nCookie: ${cookie}\r\n\r\n`, { timeoutMs: 500 });
+    t.equal(statusOf(open), 200);
+    t.notMatch(open, /keep-alive: timeout=5\r\n/i, 'not the upstream\'s Keep-Alive');
+    t.notMatch(open, /transfer-encoding:.*\r\ntransfer-encoding/is, 'one Transfer-Encoding at most');
+  });
+
   t.test('an Upgrade request is proxied as a plain request, its Upgrade dropped', async (t) => {
     upstream.clear();
     const raw = await rawRequest(gw.port, `GET /api/up HTTP/1.1\r\nHost: 127.0.0.1\r\nx-csrf: 1\r\nCookie: ${cookie}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`);
