@@ -50,6 +50,12 @@ t.test('crafted ID tokens', async (t) => {
     ['rejects an ID token issued far in the future', ({ claims, sign }) => sign({ ...claims, iat: now() + 3600, exp: now() + 7200 })],
     ['rejects an ID token whose nonce differs', ({ claims, sign }) => sign({ ...claims, nonce: 'not-the-nonce-that-was-sent-0123456789abc' })],
     ['rejects an ID token without nonce', ({ claims, sign }) => sign({ ...claims, nonce: undefined })],
+    ['rejects an ID token that is not yet valid (nbf in the future)', ({ claims, sign }) => sign({ ...claims, nbf: now() + 3600 })],
+    ['rejects an ID token that brings its own key (jwk and jku headers)', ({ claims, sign }) => {
+      const mine = newKey(idp.served[0].kid);
+      return sign(claims, { key: mine, header: { jwk: mine.jwk, jku: 'https://evil.example/jwks' } });
+    }],
+    ['rejects an ID token larger than 16 kB', ({ claims, sign }) => sign({ ...claims, padding: 'x'.repeat(20_000) })],
     ['rejects an ID token without sub', ({ claims, sign }) => sign({ ...claims, sub: undefined })],
     ['rejects a token response without an ID token', () => undefined],
   ];
@@ -110,4 +116,21 @@ t.test('a forged token with an unknown kid cannot lock out a rotated key (the re
   idp.craft = ({ claims, sign }) => sign(claims, { key: rotated });
   t.equal((await gw.login(new Browser())).callback?.status, 302, 'the rotated key, served by then, is accepted right after the probe');
   t.equal(idp.counts.jwks, 2, 'without another fetch');
+});
+
+t.test('rejects HS256 even when the provider advertises it and serves a symmetric key', async (t) => {
+  const secret = 'a-shared-secret-the-provider-published-0123456789';
+  const stack = await startMaliciousStack({
+    prepare: (idp) => {
+      idp.metadata.id_token_signing_alg_values_supported = ['HS256', 'RS256'];
+      idp.served[0].jwk = { kty: 'oct', kid: 'sym', alg: 'HS256', k: Buffer.from(secret).toString('base64url') };
+    },
+  });
+  t.teardown(() => stack.close());
+  t.same(stack.gw.app.provider.current()?.algorithms, ['RS256'], 'only the asymmetric algorithm is allowed');
+  stack.idp.craft = ({ claims, sign }) => sign(claims, { alg: 'HS256', secret, kid: 'sym' });
+  await assertRefused(t, stack);
+  // an RS256 token naming the symmetric key's kid: no RSA key answers to it
+  stack.idp.craft = ({ claims, sign }) => sign(claims, { kid: 'sym' });
+  await assertRefused(t, stack);
 });
