@@ -67,6 +67,19 @@ t.test('crafted ID tokens', async (t) => {
   }
 });
 
+t.test('a __proto__ claim does not become the prototype of the stored user', async (t) => {
+  const stack = await startMaliciousStack();
+  t.teardown(() => stack.close());
+  stack.idp.craft = ({ claims, sign }) => sign({ ...claims, ...JSON.parse('{"__proto__": {"admin": true}, "name": "Mallory"}') });
+  const browser = new Browser();
+  t.equal((await stack.gw.login(browser)).callback?.status, 302);
+  const id = stack.gw.app.unsignCookie(browser.cookie('bff')!).value!;
+  const user = (await stack.gw.app.sessions.store.get(id))!.data.user;
+  t.equal(Object.getPrototypeOf(user), Object.prototype);
+  t.equal((user as { admin?: unknown }).admin, undefined);
+  t.same(JSON.parse((await stack.gw.call(browser, '/auth/me')).body).user, { sub: 'mallory', name: 'Mallory' });
+});
+
 t.test('rejects an ID token with an unknown kid: one JWKS refetch, rate-limited, then refused', async (t) => {
   const stack = await startMaliciousStack();
   t.teardown(() => stack.close());
