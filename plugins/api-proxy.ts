@@ -78,7 +78,8 @@ export default async function apiProxy(fastify: FastifyInstance, { config }: { c
           ...forward,
           accessToken: (request as FastifyRequest).accessToken,
           requestId: String(request.id),
-          peerIp: request.socket.remoteAddress ?? request.ip,
+          clientIp: request.ip,
+          clientIps: request.ips,
         });
       },
       rewriteHeaders: (headers, request) => {

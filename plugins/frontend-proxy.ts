@@ -70,7 +70,8 @@ export default async function frontendProxy(fastify: FastifyInstance, { config }
       rewriteRequestHeaders: (request, headers) => frontendRequestHeaders(headers, {
         ...forward,
         requestId: String(request.id),
-        peerIp: request.socket.remoteAddress ?? request.ip,
+        clientIp: request.ip,
+        clientIps: request.ips,
       }),
       rewriteHeaders: (headers) => browserResponseHeaders(headers, GATEWAY_COOKIES) as typeof headers,
       onError(reply, { error }) {

@@ -2,15 +2,17 @@
 // kept in one short-lived, encrypted, HttpOnly cookie rather than in the
 // session store: an anonymous visitor costs the store nothing. The cookie
 // holds at most MAX_PENDING logins (several tabs may log in at once), the
-// newest first, each expiring after LOGIN_TTL; a flood of /auth/login calls
-// therefore never grows it.
+// newest first, each expiring after LOGIN_TTL, and never more than
+// MAX_COOKIE characters (older logins are dropped first); a flood of
+// /auth/login calls therefore never grows it.
 import { createHash } from 'node:crypto';
 import { createSealer, randomId, type Sealer } from '../session/crypto.js';
 import { safeEqual } from './verify-id-token.js';
 
 export const LOGIN_TTL_S = 600;
 export const MAX_PENDING = 3;
-const MAX_COOKIE = 4096;
+/** Browsers keep a cookie's name and value up to 4096 bytes; the value stays below. */
+export const MAX_COOKIE = 4000;
 
 export interface PendingLogin {
   state: string;
@@ -44,10 +46,27 @@ export function createLoginStateCodec(secrets: string[]) {
       } catch { return []; }
     },
     write(list: PendingLogin[]): string {
-      return sealer.seal(JSON.stringify(list.slice(0, MAX_PENDING))).toString('base64url');
+      let kept = list.slice(0, MAX_PENDING);
+      for (;;) {
+        const value = sealer.seal(JSON.stringify(kept)).toString('base64url');
+        if (value.length <= MAX_COOKIE || kept.length <= 1) return value;
+        kept = kept.slice(0, -1);
+      }
     },
   };
 }
+
+/**
+ * The store key that marks a login's `state` as spent, for LOGIN_TTL_S plus a
+ * margin: the cookie is stateless, so a callback replayed together with a
+ * copy of the old cookie would otherwise match again (and redeem the code a
+ * second time, which makes a provider revoke the grant). A hash: the state
+ * itself never reaches the store.
+ */
+export function spentStateKey(state: string): string {
+  return `login-state:${createHash('sha256').update(state).digest('base64url')}`;
+}
+export const SPENT_STATE_TTL_S = LOGIN_TTL_S + 60;
 
 /** The pending login whose state equals `state` (constant-time compare), and the others. */
 export function takePending(list: PendingLogin[], state: string): { match?: PendingLogin; rest: PendingLogin[] } {

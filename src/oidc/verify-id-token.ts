@@ -52,7 +52,8 @@ export function userClaims(...sources: Array<Record<string, unknown> | undefined
   const user: Record<string, unknown> = {};
   for (const s of sources) {
     if (!s) continue;
-    for (const [k, v] of Object.entries(s)) if (!PROTOCOL_CLAIMS.has(k)) user[k] = v;
+    // a `__proto__` claim (JSON.parse makes it an own key) would replace the object's prototype
+    for (const [k, v] of Object.entries(s)) if (!PROTOCOL_CLAIMS.has(k) && k !== '__proto__') user[k] = v;
   }
   return user;
 }

@@ -7,10 +7,18 @@
 //   before this by @fastify/reply-from);
 // - X-Forwarded-For/Proto/Host, Forwarded and X-Real-IP from the client are
 //   replaced by the gateway's own; the client's values are kept only under
-//   TRUST_PROXY (a load balancer in front set them);
+//   TRUST_PROXY and only when the peer that sent them is trusted (a load
+//   balancer in front set them): X-Forwarded-For is then the trusted part of
+//   the chain followed by that peer's address, never an unverifiable prefix;
 // - the request id is forwarded as X-Request-Id.
 // Back to the browser:
+// - the upstream's hop-by-hop headers (Connection, Keep-Alive,
+//   Transfer-Encoding, ... and those its Connection names) stay between
+//   gateway and upstream: @fastify/reply-from copies them for HTTP/1, and an
+//   upstream's `Connection: keep-alive` would override a browser's
+//   `Connection: close`;
 // - a Set-Cookie for the gateway's own cookie names is dropped.
+// @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade'];
@@ -19,13 +27,14 @@ const CLIENT_ONLY = ['cookie', 'authorization', 'forwarded', 'x-real-ip', 'x-for
 export interface ForwardContext {
   accessToken?: string;
   requestId: string;
+  /** The client address (Fastify's request.ip: trust-aware). */
+  clientIp: string;
   /**
-   * The address of the connection's peer (the socket's, not Fastify's
-   * trust-aware request.ip): the hop the gateway appends to X-Forwarded-For.
-   * Under TRUST_PROXY request.ip is already the leftmost entry, and
-   * appending it duplicated the client and lost the load balancer.
+   * Fastify's request.ips under TRUST_PROXY: the socket peer first, then the
+   * forwarded addresses the trust setting accepts (just the peer when it is
+   * not trusted). Without it the client's X-Forwarded-* are not kept.
    */
-  peerIp: string;
+  clientIps?: string[];
   trustProxy: boolean;
   /** PUBLIC_URL's protocol (without colon) and host. */
   publicProto: string;
@@ -36,10 +45,11 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: Forwa
   const out: IncomingHttpHeaders = { ...incoming };
   for (const h of HOP_BY_HOP) delete out[h];
   for (const h of CLIENT_ONLY) delete out[h];
-  const priorFor = ctx.trustProxy ? incoming['x-forwarded-for'] : undefined;
-  out['x-forwarded-for'] = priorFor ? `${priorFor}, ${ctx.peerIp}` : ctx.peerIp;
-  out['x-forwarded-proto'] = (ctx.trustProxy && firstValue(incoming['x-forwarded-proto'])) || ctx.publicProto;
-  out['x-forwarded-host'] = (ctx.trustProxy && firstValue(incoming['x-forwarded-host'])) || ctx.publicHost;
+  const chain = ctx.trustProxy && ctx.clientIps?.length ? [...ctx.clientIps].reverse() : [ctx.clientIp];
+  const peerTrusted = chain.length > 1;
+  out['x-forwarded-for'] = chain.join(', ');
+  out['x-forwarded-proto'] = (peerTrusted && firstValue(incoming['x-forwarded-proto'])) || ctx.publicProto;
+  out['x-forwarded-host'] = (peerTrusted && firstValue(incoming['x-forwarded-host'])) || ctx.publicHost;
   out['x-request-id'] = ctx.requestId;
   if (ctx.accessToken) out.authorization = `Bearer ${ctx.accessToken}`;
   return out;
@@ -50,8 +60,12 @@ function firstValue(v: string | string[] | undefined): string | undefined {
   return s?.split(',')[0]?.trim() || undefined;
 }
 
-/** Drops the upstream's Set-Cookie entries for the gateway's own cookie names. */
+const RESPONSE_HOP_BY_HOP = [...HOP_BY_HOP, 'transfer-encoding', 'http2-settings'];
+
+/** Drops the upstream's hop-by-hop headers and its Set-Cookie entries for the gateway's own cookie names. */
 export function browserResponseHeaders(headers: OutgoingHttpHeaders, ownCookies: string[]): OutgoingHttpHeaders {
+  const named = String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  for (const h of [...RESPONSE_HOP_BY_HOP, ...named]) delete headers[h];
   const sc = headers['set-cookie'];
   if (sc === undefined) return headers;
   const list = (Array.isArray(sc) ? sc : [String(sc)]).filter((c) => {

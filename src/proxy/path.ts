@@ -1,7 +1,8 @@
 // Whether a request path could leave the proxied prefix once an upstream (or
 // any server on the way) decodes and normalises it: a `.` or `..` segment
-// after up to three rounds of percent-decoding (double encoding), an encoded
-// `/` or `\`, or a backslash. Such paths are refused with 400, never rewritten.
+// after up to three rounds of percent-decoding (double encoding), also with
+// path parameters (`..;x`, which Java servers read as `..`), an encoded `/`
+// or `\`, or a backslash. Such paths are refused with 400, never rewritten.
 const SUSPECT = /[%.\\]/;
 
 export function pathEscapes(rawUrl: string): boolean {
@@ -16,5 +17,8 @@ export function pathEscapes(rawUrl: string): boolean {
     path = decoded;
   }
   if (path.includes('\\') || /%(2f|5c)/i.test(path)) return true;
-  return path.split('/').some((s) => s === '.' || s === '..');
+  return path.split('/').some((s) => {
+    const segment = s.split(';')[0];
+    return segment === '.' || segment === '..';
+  });
 }

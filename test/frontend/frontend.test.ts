@@ -56,7 +56,7 @@ t.test('towards the frontend: the gateway\'s cookies and Authorization are cut, 
   t.equal(withoutCookies(undefined, ['bff']), undefined);
   t.equal(withoutCookies('bffx=1;bff =2; x', ['bff']), 'bffx=1; x');
   const out = frontendRequestHeaders({ cookie: 'theme=dark; bff=s', authorization: 'Bearer t', accept: 'text/html', 'x-forwarded-host': 'evil', connection: 'keep-alive' }, {
-    requestId: 'r1', peerIp: '10.0.0.1', trustProxy: false, publicProto: 'https', publicHost: 'app.example.com',
+    requestId: 'r1', clientIp: '10.0.0.1', trustProxy: false, publicProto: 'https', publicHost: 'app.example.com',
   });
   t.equal(out.cookie, 'theme=dark');
   t.notOk('authorization' in out);
