@@ -116,11 +116,21 @@ function isApiCall(url: string, config: Config): boolean {
   return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || url === config.apiPrefix || url.startsWith(`${config.apiPrefix}/`) || url.startsWith(`${config.apiPrefix}?`);
 }
 
+/**
+ * TRUST_PROXY for Fastify. A hop count trusts that many hops next to the
+ * gateway, whatever their address (Express's meaning, which SPEC.md
+ * promises): Fastify 5 itself treats a bare number as trusting nobody. Only
+ * use it when nothing but the proxies can reach the gateway.
+ */
+export function trustProxyOption(tp: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof tp === 'number' ? (_address: string, hop: number) => hop < tp : tp;
+}
+
 /** A Fastify instance with the gateway registered, not yet listening. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const fastify: FastifyInstance = Fastify({
     logger: deps.logger ?? loggerOptions(config),
-    trustProxy: config.trustProxy as boolean | string[],
+    trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: BODY_LIMIT,
     http: { maxHeaderSize: MAX_HEADER_SIZE, headersTimeout: HEADERS_TIMEOUT_MS },
     clientErrorHandler,
