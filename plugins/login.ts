@@ -6,13 +6,16 @@ import type { Config } from '../src/config.js';
 import { safeReturnTo } from '../src/oidc/return-to.js';
 import { newPendingLogin } from '../src/oidc/login-state.js';
 import { authorizationUrl } from '../src/oidc/urls.js';
+import { ProviderUnavailable, PUBLIC_ERROR } from '../src/errors.js';
 
 export const NO_STORE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
 
 export default async function loginRoute(fastify: FastifyInstance, { config }: { config: Config }) {
   fastify.get<{ Querystring: { returnTo?: string } }>('/auth/login', async (request, reply) => {
     reply.headers(NO_STORE);
-    const provider = fastify.readyProvider();
+    const provider = fastify.provider.current();
+    // SPEC.md: 503 JSON until the metadata loads, for a navigation as for a fetch
+    if (!provider) return reply.code(503).type('application/json').send({ error: PUBLIC_ERROR[new ProviderUnavailable().code] });
     const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin));
     fastify.pendingLogins.write(reply, [login, ...fastify.pendingLogins.read(request)]);
     request.log.debug({ returnTo: login.returnTo }, 'login started');

@@ -56,7 +56,8 @@ t.test('the server stays up while the provider is unreachable', async (t) => {
   t.match(login.headers['content-type'], /application\/json/);
   t.same(JSON.parse(login.body), { error: 'provider_unavailable' });
   const navigation = await request({ url: `${url}/auth/login`, headers: { accept: 'text/html' } });
-  t.equal(navigation.status, 503, 'a browser navigation gets 503 too (a short page)');
+  t.equal(navigation.status, 503, 'a browser navigation gets 503 too');
+  t.same(JSON.parse(navigation.body), { error: 'provider_unavailable' }, 'JSON, as SPEC.md says');
   t.notOk(navigation.headers.location, 'not a redirect');
   t.equal(run.child.exitCode, null, 'still running');
   run.child.kill('SIGTERM');
