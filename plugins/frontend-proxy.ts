@@ -29,6 +29,7 @@ export const DEFAULT_WS_MAX_PAYLOAD = 1024 * 1024;
 
 export default async function frontendProxy(fastify: FastifyInstance, { config }: { config: Config }) {
   const upstream = new URL(config.frontendUpstream!);
+  const prefixes = config.routes.map((r) => r.prefix);
   const forward = {
     trustProxy: config.trustProxy !== false,
     publicProto: config.publicUrl.protocol.slice(0, -1),
@@ -61,7 +62,7 @@ export default async function frontendProxy(fastify: FastifyInstance, { config }
     },
     async preHandler(request: FastifyRequest, reply: FastifyReply) {
       const path = decodedPath(request.url);
-      if (path === undefined || isGatewayPath(path, config.apiPrefix)) {
+      if (path === undefined || isGatewayPath(path, prefixes)) {
         reply.callNotFound();
         return reply;
       }

@@ -24,6 +24,7 @@ export const INDEX_FILE = 'index.html';
 
 export default async function staticSite(fastify: FastifyInstance, { config }: { config: Config }) {
   const root = config.staticDir!;
+  const prefixes = config.routes.map((r) => r.prefix);
   const csp = config.contentSecurityPolicy ?? DEFAULT_CSP;
 
   await fastify.register(fastifyStatic, {
@@ -32,7 +33,7 @@ export default async function staticSite(fastify: FastifyInstance, { config }: {
     index: [INDEX_FILE],
     dotfiles: 'ignore',
     acceptRanges: true,
-    allowedPath: (pathName) => !isGatewayPath(pathName, config.apiPrefix),
+    allowedPath: (pathName) => !isGatewayPath(pathName, prefixes),
     setHeaders(reply, filePath) {
       (reply as unknown as FastifyReply).headers(fileHeaders(filePath, csp));
     },
@@ -51,7 +52,7 @@ export default async function staticSite(fastify: FastifyInstance, { config }: {
 
   async function serve(request: FastifyRequest, reply: FastifyReply) {
     const path = decodedPath(request.url);
-    if (path === undefined || !isCanonical(path) || isGatewayPath(path, config.apiPrefix)) return reply.callNotFound();
+    if (path === undefined || !isCanonical(path) || isGatewayPath(path, prefixes)) return reply.callNotFound();
     if (wantsHistoryFallback(request.method, path, request.headers.accept) && !(await exists(path))) {
       reply.header('vary', 'Accept');
       return reply.sendFile(`/${INDEX_FILE}`);

@@ -1,17 +1,40 @@
 // The session's access token, fresh: `request.accessTokenFor()` loads the
 // session (401 without), refreshes when due (src/oidc/refresh.ts) and maps
 // the outcome to 401 (session ended) or 503 (provider or store unavailable).
+// `fastify.routeToken(request, route)`: the token a route's policy sends
+// upstream: `user` the session's (401 without; a token of the route's own
+// resource/audience/scopes obtained with the refresh token), `optional` the
+// same when logged in and none otherwise (also when the session ended at
+// refresh), `client` the gateway's client-credentials token (503 when the
+// provider fails), `none` nothing.
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Config } from '../src/config.js';
 import { createRefresher, RefreshFailed } from '../src/oidc/refresh.js';
 import { ProviderUnavailable, StoreUnavailable, Unauthenticated } from '../src/errors.js';
 import type { SessionData } from '../src/session/store.js';
+import type { Route } from '../src/routes.js';
+import { createClientCredentials, ClientTokenUnavailable } from '../src/oidc/client-credentials.js';
+import type { TokenTarget } from '../src/oidc/token-client.js';
+
+/** What a route's policy sends upstream: the token (none: undefined) and the session it came from. */
+export interface RouteToken {
+  token?: string;
+  session?: SessionData;
+}
+
+/** A route's own token target, or undefined when the session's main token fits. */
+export function routeTarget(route: Route): TokenTarget | undefined {
+  if (!route.resource && !route.audience && !route.scopes) return undefined;
+  return { resource: route.resource, audience: route.audience, scopes: route.scopes };
+}
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** The request's session with a usable access token; throws 401/503. */
     freshSession(request: FastifyRequest): Promise<SessionData>;
+    /** The token `route`'s policy sends upstream; throws 401/503. */
+    routeToken(request: FastifyRequest, route: Route): Promise<RouteToken>;
   }
 }
 
@@ -24,6 +47,64 @@ async function tokensPlugin(fastify: FastifyInstance, { config }: { config: Conf
     onRefresh: (outcome) => fastify.metrics.refreshes.inc({ outcome }),
   });
 
+  const clientTokens = createClientCredentials({
+    provider: () => fastify.provider.current(),
+    skew: config.refreshSkew,
+  });
+
+  const sessionFailed = (request: FastifyRequest, e: unknown): never => {
+    if (e instanceof RefreshFailed) {
+      request.log.warn({ reason: e.message }, e.outcome === 'ended' ? 'session ended at refresh' : 'refresh unavailable');
+      if (e.outcome === 'ended') {
+        request.session = undefined;
+        throw new Unauthenticated();
+      }
+      throw new ProviderUnavailable();
+    }
+    request.log.error({ err: e }, 'session store failed during refresh');
+    fastify.metrics.storeErrors.inc();
+    throw new StoreUnavailable();
+  };
+
+  /** The user's token for `route`: the session's, or one for the route's own target. */
+  const userToken = async (request: FastifyRequest, route: Route): Promise<RouteToken> => {
+    const session = await fastify.freshSession(request);
+    const target = routeTarget(route);
+    if (!target) return { token: session.accessToken, session };
+    try {
+      const got = await refresher.forTarget(request.sessionId!, session, request.sessionExpiresAt - Date.now() / 1000, target);
+      request.session = got.session;
+      return { token: got.token, session: got.session };
+    } catch (e) {
+      return sessionFailed(request, e);
+    }
+  };
+
+  fastify.decorate('routeToken', async (request: FastifyRequest, route: Route): Promise<RouteToken> => {
+    switch (route.token) {
+      case 'user':
+        return userToken(request, route);
+      case 'optional':
+        try {
+          return await userToken(request, route);
+        } catch (e) {
+          // not logged in, or the session ended at refresh: anonymous
+          if (e instanceof Unauthenticated) return {};
+          throw e;
+        }
+      case 'client':
+        try {
+          return { token: await clientTokens.token(routeTarget(route) ?? {}) };
+        } catch (e) {
+          if (!(e instanceof ClientTokenUnavailable)) throw e;
+          request.log.warn({ reason: e.message }, 'client token unavailable');
+          throw new ProviderUnavailable();
+        }
+      default:
+        return {};
+    }
+  });
+
   fastify.decorate('freshSession', async (request: FastifyRequest) => {
     const session = await fastify.sessions.load(request);
     if (!session) throw new Unauthenticated();
@@ -33,17 +114,7 @@ async function tokensPlugin(fastify: FastifyInstance, { config }: { config: Conf
       request.session = fresh;
       return fresh;
     } catch (e) {
-      if (e instanceof RefreshFailed) {
-        request.log.warn({ reason: e.message }, e.outcome === 'ended' ? 'session ended at refresh' : 'refresh unavailable');
-        if (e.outcome === 'ended') {
-          request.session = undefined;
-          throw new Unauthenticated();
-        }
-        throw new ProviderUnavailable();
-      }
-      request.log.error({ err: e }, 'session store failed during refresh');
-      fastify.metrics.storeErrors.inc();
-      throw new StoreUnavailable();
+      return sessionFailed(request, e);
     }
   });
 }

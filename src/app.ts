@@ -113,7 +113,7 @@ const rootPlugin = fp(app, { name: 'bff-gateway' });
 export default rootPlugin;
 
 function isApiCall(url: string, config: Config): boolean {
-  return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || url === config.apiPrefix || url.startsWith(`${config.apiPrefix}/`) || url.startsWith(`${config.apiPrefix}?`);
+  return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || config.routes.some(({ prefix }) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`));
 }
 
 /**

@@ -8,6 +8,7 @@ import { resolve as resolvePath, join as joinPath } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
+import { defaultRoute, readRoutesFile, RoutesError, type Route } from './routes.js';
 
 export const DEFAULT_SCOPES = 'openid profile email offline_access';
 
@@ -32,7 +33,7 @@ export const ConfigSchema = Type.Object({
   OIDC_SCOPES: Str({ default: DEFAULT_SCOPES }),
   OIDC_AUDIENCE: Type.Optional(Str()),
   OIDC_RESOURCE: Type.Optional(Str()),
-  API_UPSTREAM: Str(),
+  API_UPSTREAM: Type.Optional(Str()),
   API_PREFIX: Str({ default: '/api', pattern: '^/[A-Za-z0-9._~!$&\'()*+,;=:@/-]*$' }),
   SESSION_SECRET: Str(),
   SESSION_STORE: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory' }),
@@ -86,8 +87,12 @@ export interface Config {
   scopes: string[];
   audience?: string;
   resource?: string;
+  /** The first route's upstream (API_UPSTREAM without BFF_CONFIG). */
   apiUpstream: string;
+  /** The first route's prefix (API_PREFIX without BFF_CONFIG). */
   apiPrefix: string;
+  /** Every proxied route: BFF_CONFIG's, or the one of API_PREFIX and API_UPSTREAM. */
+  routes: Route[];
   sessionSecrets: string[];
   sessionStore: 'memory' | 'redis';
   redisUrl: string;
@@ -245,6 +250,31 @@ function providerForm(env: Env): Pick<Config, 'issuer' | 'endpoints'> {
   return { endpoints };
 }
 
+/**
+ * The routes: BFF_CONFIG's file, or (never both) the one route of API_PREFIX
+ * and API_UPSTREAM.
+ */
+function loadRoutes(e: Env, given: Record<string, string>): Route[] {
+  if (e.BFF_CONFIG) {
+    const both = ['API_UPSTREAM', 'API_PREFIX'].find((k) => given[k] !== undefined);
+    if (both) throw new ConfigError('BFF_CONFIG', `replaces API_UPSTREAM and API_PREFIX: set either BFF_CONFIG or ${both}, not both`);
+    try {
+      return readRoutesFile(e.BFF_CONFIG);
+    } catch (err) {
+      if (err instanceof RoutesError) throw new ConfigError('BFF_CONFIG', err.message);
+      throw err;
+    }
+  }
+  if (!e.API_UPSTREAM) throw new ConfigError('API_UPSTREAM', 'is required (or BFF_CONFIG)');
+  const apiPrefix = e.API_PREFIX.replace(/\/+$/, '') || '/';
+  if (apiPrefix === '/' || apiPrefix.startsWith('/auth') || /(^|\/)\.\.?(\/|$)/.test(apiPrefix) || apiPrefix.includes('//')) {
+    throw new ConfigError('API_PREFIX', 'must be a path such as /api, not /, not under /auth, without . or .. segments');
+  }
+  const upstream = httpUrl('API_UPSTREAM', e.API_UPSTREAM);
+  if (upstream.search || upstream.hash) throw new ConfigError('API_UPSTREAM', 'must not have a query or fragment');
+  return [defaultRoute(apiPrefix, upstream.href.replace(/\/+$/, ''))];
+}
+
 /** The variables of `.env` in the working directory (none when there is no such file). */
 function readDotenv(path = '.env'): Record<string, string | undefined> {
   let text: string;
@@ -281,12 +311,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const sessionSecrets = e.SESSION_SECRET.split(',').map((s) => s.trim());
   if (sessionSecrets.some((s) => s.length < 32)) throw new ConfigError('SESSION_SECRET', 'each secret must be at least 32 characters');
 
-  const apiPrefix = e.API_PREFIX.replace(/\/+$/, '') || '/';
-  if (apiPrefix === '/' || apiPrefix.startsWith('/auth') || /(^|\/)\.\.?(\/|$)/.test(apiPrefix) || apiPrefix.includes('//')) {
-    throw new ConfigError('API_PREFIX', 'must be a path such as /api, not /, not under /auth, without . or .. segments');
-  }
-  const upstream = httpUrl('API_UPSTREAM', e.API_UPSTREAM);
-  if (upstream.search || upstream.hash) throw new ConfigError('API_UPSTREAM', 'must not have a query or fragment');
+  const routes = loadRoutes(e, data);
+  const apiPrefix = routes[0].prefix;
 
   const scopes = e.OIDC_SCOPES.split(/\s+/).filter(Boolean);
   const postLogout = e.POST_LOGOUT_REDIRECT_URI ? httpUrl('POST_LOGOUT_REDIRECT_URI', e.POST_LOGOUT_REDIRECT_URI).href : `${publicUrl.origin}/`;
@@ -316,7 +342,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     scopes,
     audience: e.OIDC_AUDIENCE,
     resource: e.OIDC_RESOURCE,
-    apiUpstream: upstream.href.replace(/\/+$/, ''),
+    apiUpstream: routes[0].upstream,
+    routes,
     apiPrefix,
     sessionSecrets,
     sessionStore: e.SESSION_STORE,

@@ -1,7 +1,7 @@
 // Which requests belong to the gateway and which to the SPA (STATIC_DIR or
 // FRONTEND_UPSTREAM). Rules:
-// - the gateway's own paths are /auth and /auth/*, API_PREFIX and
-//   API_PREFIX/*, /healthz, /readyz and /metrics (also when METRICS_PORT moved
+// - the gateway's own paths are /auth and /auth/*, every route prefix
+//   (API_PREFIX, or BFF_CONFIG's) and what is under it, /healthz, /readyz and /metrics (also when METRICS_PORT moved
 //   /metrics elsewhere): they are never served as SPA files, never answered
 //   with index.html and never proxied to the frontend upstream. The check runs
 //   on the decoded, normalised path, so `/%61uth/x` or `/./auth/x` count too;
@@ -28,9 +28,9 @@ export function isCanonical(path: string): boolean {
 }
 
 /** Whether a decoded path is the gateway's own (or is under one of its prefixes). */
-export function isGatewayPath(path: string, apiPrefix: string): boolean {
+export function isGatewayPath(path: string, apiPrefixes: string | readonly string[]): boolean {
   const p = posix.normalize(path.replace(/\\/g, '/'));
-  return [...GATEWAY_PATHS, apiPrefix].some((own) => p === own || p.startsWith(`${own}/`));
+  return [...GATEWAY_PATHS, ...(typeof apiPrefixes === 'string' ? [apiPrefixes] : apiPrefixes)].some((own) => p === own || p.startsWith(`${own}/`));
 }
 
 /** Whether the request is a browser navigation to a client-side route (index.html, not a 404). */

@@ -11,14 +11,19 @@
 // - the refreshed tokens are written only over a live session: a session
 //   ended during the refresh (logout, back-channel logout) stays ended, and
 //   the tokens it got are revoked;
-// - without a refresh token the session ends when the access token expires.
+// - without a refresh token the session ends when the access token expires;
+// - a route's token for another API (resource/audience/scopes) is obtained
+//   with the refresh token under the same per-session lock and single flight,
+//   since with rotation every use of the refresh token replaces it: the
+//   rotated one is written with the route's token (store.update).
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-6
 // @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
 import type { SessionData, SessionStore } from '../session/store.js';
 import type { ReadyProvider } from './provider.js';
 import { verifyIdToken } from './verify-id-token.js';
 import { ProviderDown } from './http.js';
-import { GrantRejected } from './token-client.js';
+import { GrantRejected, type TokenTarget } from './token-client.js';
+import { targetKey } from './client-credentials.js';
 
 export const LOCK_TTL_MS = 15_000;
 export const WAIT_STEP_MS = 50;
@@ -37,6 +42,13 @@ export function refreshDue(data: SessionData, skew: number, now = Date.now() / 1
   return data.accessTokenExpiresAt !== undefined && data.accessTokenExpiresAt - skew <= now;
 }
 
+/** The session's token for `key`, when it has one that is not about to expire. */
+export function resourceTokenOf(data: SessionData, key: string, skew: number, now = Date.now() / 1000): string | undefined {
+  const t = data.resourceTokens?.[key];
+  if (!t) return undefined;
+  return t.expiresAt !== undefined && t.expiresAt - skew <= now ? undefined : t.accessToken;
+}
+
 export interface RefreshDeps {
   store: SessionStore;
   provider: () => ReadyProvider | undefined;
@@ -52,18 +64,17 @@ export function createRefresher(deps: RefreshDeps) {
   const inflight = new Map<string, Promise<SessionData>>();
 
   /** The stored session, when it still needs no refresh; undefined when it does. */
-  const settled = async (id: string): Promise<SessionData | undefined> => {
+  const settled = async (id: string, due: (d: SessionData) => boolean): Promise<SessionData | undefined> => {
     const stored = await store.get(id);
     if (!stored) throw new RefreshFailed('ended', 'the session ended meanwhile');
-    return refreshDue(stored.data, skew) ? undefined : stored.data;
+    return due(stored.data) ? undefined : stored.data;
   };
+  const mainDue = (d: SessionData) => refreshDue(d, skew);
 
-  async function refreshHolding(id: string, ttl: number, data: SessionData): Promise<SessionData> {
-    const provider = deps.provider();
-    if (!provider) throw new RefreshFailed('unavailable', 'provider metadata not loaded');
-    let tokens;
+  /** Calls the token endpoint with the refresh token; a refusal ends the session. */
+  async function useRefreshToken(id: string, provider: ReadyProvider, refreshToken: string, target?: TokenTarget) {
     try {
-      tokens = await provider.tokens.refresh(data.refreshToken!);
+      return await provider.tokens.refresh(refreshToken, target);
     } catch (e) {
       if (e instanceof GrantRejected) {
         deps.onRefresh?.('rejected');
@@ -73,6 +84,39 @@ export function createRefresher(deps: RefreshDeps) {
       deps.onRefresh?.('unavailable');
       throw new RefreshFailed('unavailable', e instanceof ProviderDown ? e.message : `refresh failed: ${(e as Error).message}`);
     }
+  }
+
+  /** Writes `next` over a live session; otherwise revokes what the refresh got and ends. */
+  async function writeOrRevoke(id: string, provider: ReadyProvider, next: SessionData, ttl: number, tokens: { access_token: string; refresh_token?: string }) {
+    if (await store.update(id, next, ttl)) return;
+    // ended meanwhile (logout, back-channel logout): stay ended, and let no
+    // token of it stay live at the provider
+    deps.onRefresh?.('rejected');
+    if (tokens.refresh_token) provider.tokens.revoke(tokens.refresh_token, 'refresh_token').catch(() => {});
+    else provider.tokens.revoke(tokens.access_token, 'access_token').catch(() => {});
+    throw new RefreshFailed('ended', 'the session ended during the refresh');
+  }
+
+  /** A route's token for `target`, obtained with the refresh token, written into the session. */
+  async function resourceHolding(id: string, ttl: number, data: SessionData, key: string, target: TokenTarget): Promise<SessionData> {
+    const provider = deps.provider();
+    if (!provider) throw new RefreshFailed('unavailable', 'provider metadata not loaded');
+    const tokens = await useRefreshToken(id, provider, data.refreshToken!, target);
+    const now = Math.floor(Date.now() / 1000);
+    const next: SessionData = {
+      ...data,
+      refreshToken: tokens.refresh_token ?? data.refreshToken,
+      resourceTokens: { ...data.resourceTokens, [key]: { accessToken: tokens.access_token, expiresAt: tokens.expires_in ? now + tokens.expires_in : undefined } },
+    };
+    await writeOrRevoke(id, provider, next, ttl, tokens);
+    deps.onRefresh?.('success');
+    return next;
+  }
+
+  async function refreshHolding(id: string, ttl: number, data: SessionData): Promise<SessionData> {
+    const provider = deps.provider();
+    if (!provider) throw new RefreshFailed('unavailable', 'provider metadata not loaded');
+    const tokens = await useRefreshToken(id, provider, data.refreshToken!);
     if (tokens.id_token && provider.keyFor && provider.issuer) {
       try {
         await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.issuer, clientId: deps.clientId, algorithms: provider.algorithms, sub: data.sub });
@@ -90,19 +134,17 @@ export function createRefresher(deps: RefreshDeps) {
       refreshToken: tokens.refresh_token ?? data.refreshToken,
       idToken: tokens.id_token ?? data.idToken,
     };
-    if (!(await store.update(id, next, ttl))) {
-      // ended meanwhile (logout, back-channel logout): stay ended, and let no
-      // token of it stay live at the provider
-      deps.onRefresh?.('rejected');
-      if (tokens.refresh_token) provider.tokens.revoke(tokens.refresh_token, 'refresh_token').catch(() => {});
-      else provider.tokens.revoke(tokens.access_token, 'access_token').catch(() => {});
-      throw new RefreshFailed('ended', 'the session ended during the refresh');
-    }
+    await writeOrRevoke(id, provider, next, ttl, tokens);
     deps.onRefresh?.('success');
     return next;
   }
 
-  async function refreshShared(id: string, ttl: number): Promise<SessionData> {
+  /**
+   * Runs `run` holding the session's refresh lock (one per session, shared by
+   * every use of its refresh token), unless `due` says the stored session no
+   * longer needs it.
+   */
+  async function refreshShared(id: string, ttl: number, due: (d: SessionData) => boolean, run: (id: string, ttl: number, d: SessionData) => Promise<SessionData>): Promise<SessionData> {
     const deadline = Date.now() + MAX_WAIT_MS;
     while (Date.now() < deadline) {
       const release = await store.lock(`refresh:${id}`, LOCK_TTL_MS);
@@ -110,14 +152,14 @@ export function createRefresher(deps: RefreshDeps) {
         try {
           const stored = await store.get(id);
           if (!stored) throw new RefreshFailed('ended', 'the session ended meanwhile');
-          if (!refreshDue(stored.data, skew)) return stored.data;
-          return await refreshHolding(id, Math.min(ttl, stored.expiresIn), stored.data);
+          if (!due(stored.data)) return stored.data;
+          return await run(id, Math.min(ttl, stored.expiresIn), stored.data);
         } finally {
           await release().catch(() => {});
         }
       }
       await sleep(WAIT_STEP_MS);
-      const done = await settled(id);
+      const done = await settled(id, due);
       if (done) return done;
     }
     throw new RefreshFailed('unavailable', 'timed out waiting for another instance\'s refresh');
@@ -137,10 +179,33 @@ export function createRefresher(deps: RefreshDeps) {
       }
       let p = inflight.get(id);
       if (!p) {
-        p = refreshShared(id, ttl).finally(() => inflight.delete(id));
+        p = refreshShared(id, ttl, mainDue, refreshHolding).finally(() => inflight.delete(id));
         inflight.set(id, p);
       }
       return p;
+    },
+
+    /**
+     * The session's token for another API (`target`), from the session when
+     * it holds one not about to expire, else obtained with the refresh token
+     * under the session's refresh lock, with the session as now stored. `data`
+     * must be fresh (see fresh()).
+     * Throws RefreshFailed; `ended` also when there is no refresh token.
+     */
+    async forTarget(id: string, data: SessionData, ttl: number, target: TokenTarget): Promise<{ token: string; session: SessionData }> {
+      const key = targetKey(target);
+      const have = resourceTokenOf(data, key, skew);
+      if (have) return { token: have, session: data };
+      if (!data.refreshToken) throw new RefreshFailed('ended', 'a token for this API needs a refresh token, and the session has none');
+      const flight = `${id}\0${key}`;
+      let p = inflight.get(flight);
+      if (!p) {
+        const due = (d: SessionData) => resourceTokenOf(d, key, skew) === undefined;
+        p = refreshShared(id, ttl, due, (i, t, d) => resourceHolding(i, t, d, key, target)).finally(() => inflight.delete(flight));
+        inflight.set(flight, p);
+      }
+      const next = await p;
+      return { token: next.resourceTokens![key].accessToken, session: next };
     },
   };
 }

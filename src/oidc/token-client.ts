@@ -29,9 +29,19 @@ function basicAuth(id: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
 }
 
+/** What a token is for: RFC 8707 `resource`, Auth0's `audience`, and the scopes asked for. */
+export interface TokenTarget {
+  resource?: string;
+  audience?: string;
+  scopes?: string[];
+}
+
 export interface TokenClient {
   exchangeCode(code: string, codeVerifier: string): Promise<TokenSet>;
-  refresh(refreshToken: string): Promise<TokenSet>;
+  /** The refresh_token grant; with `target`, a token for that API instead of OIDC_RESOURCE/OIDC_AUDIENCE. */
+  refresh(refreshToken: string, target?: TokenTarget): Promise<TokenSet>;
+  /** The client_credentials grant (RFC 6749 4.4): a token of the gateway itself. */
+  clientCredentials(target?: TokenTarget): Promise<TokenSet>;
   /** RFC 7009; resolves false when the provider has no revocation endpoint. */
   revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean>;
   userinfo(accessToken: string): Promise<Record<string, unknown>>;
@@ -58,8 +68,12 @@ export function createTokenClient(config: Config, metadata: ProviderMetadata): T
         resource: config.resource,
       });
     },
-    refresh(refreshToken) {
-      return tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken, resource: config.resource });
+    refresh(refreshToken, target) {
+      if (!target) return tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken, resource: config.resource });
+      return tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken, ...targetParams(target) });
+    },
+    clientCredentials(target = {}) {
+      return tokenRequest({ grant_type: 'client_credentials', ...targetParams(target) });
     },
     async revoke(token, hint) {
       if (!metadata.revocation_endpoint) return false;
@@ -74,6 +88,10 @@ export function createTokenClient(config: Config, metadata: ProviderMetadata): T
       return res.json;
     },
   };
+}
+
+function targetParams(t: TokenTarget): Record<string, string | undefined> {
+  return { resource: t.resource, audience: t.audience, scope: t.scopes?.length ? t.scopes.join(' ') : undefined };
 }
 
 function asTokenSet(res: ProviderResponse): TokenSet {

@@ -3,8 +3,11 @@
 // - the browser's Cookie and Authorization never pass; the session's access
 //   token is injected as `Authorization: Bearer` after everything else, so no
 //   header (`Connection: authorization` included) can remove it;
-// - hop-by-hop headers are dropped (those named in Connection are dropped
-//   before this by @fastify/reply-from);
+// - hop-by-hop headers are dropped, and so are the headers the client's
+//   Connection header names (RFC 9110 7.6.1), before the token is injected;
+// - a route's `headers.drop` names are dropped, and every name of its
+//   `headers.set` too, then set from the user's claims (src/proxy/templates.ts):
+//   a client can never send its own X-User-Id;
 // - X-Forwarded-For/Proto/Host, Forwarded and X-Real-IP from the client are
 //   replaced by the gateway's own; the client's values are kept only under
 //   TRUST_PROXY and only when the peer that sent them is trusted (a load
@@ -39,11 +42,23 @@ export interface ForwardContext {
   /** PUBLIC_URL's protocol (without colon) and host. */
   publicProto: string;
   publicHost: string;
+  /** Client headers to drop (lower case): the route's `headers.drop` and the names of its `headers.set`. */
+  drop?: readonly string[];
+  /** Headers to set (lower case names, resolved values). */
+  set?: Record<string, string>;
+}
+
+/** The header names a Connection header lists (lower case). */
+export function connectionNames(v: string | string[] | undefined): string[] {
+  if (!v) return [];
+  return (Array.isArray(v) ? v.join(',') : v).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext): IncomingHttpHeaders {
   const out: IncomingHttpHeaders = { ...incoming };
+  for (const h of connectionNames(incoming.connection)) delete out[h];
   for (const h of HOP_BY_HOP) delete out[h];
+  if (ctx.drop) for (const h of ctx.drop) delete out[h];
   for (const h of CLIENT_ONLY) delete out[h];
   const chain = ctx.trustProxy && ctx.clientIps?.length ? [...ctx.clientIps].reverse() : [ctx.clientIp];
   const peerTrusted = chain.length > 1;
@@ -51,6 +66,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: Forwa
   out['x-forwarded-proto'] = (peerTrusted && firstValue(incoming['x-forwarded-proto'])) || ctx.publicProto;
   out['x-forwarded-host'] = (peerTrusted && firstValue(incoming['x-forwarded-host'])) || ctx.publicHost;
   out['x-request-id'] = ctx.requestId;
+  if (ctx.set) Object.assign(out, ctx.set);
   if (ctx.accessToken) out.authorization = `Bearer ${ctx.accessToken}`;
   return out;
 }

@@ -16,6 +16,12 @@ export interface SessionData {
   idToken?: string;
   /** Epoch seconds of the login: the absolute lifetime counts from here. */
   createdAt: number;
+  /**
+   * Access tokens for routes with their own resource/audience/scopes, by
+   * target key (src/oidc/client-credentials.ts targetKey), each obtained with
+   * the refresh token.
+   */
+  resourceTokens?: Record<string, { accessToken: string; expiresAt?: number }>;
 }
 
 /** A stored session and the seconds it has left in the store (its idle clock). */

@@ -1,0 +1,90 @@
+// BFF_CONFIG (issue 9): the routes file is read and validated at boot; a bad
+// file stops the start with one line naming BFF_CONFIG and the place inside it.
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, ConfigError } from '../src/config.js';
+import { testEnv } from './fixtures/gateway.js';
+import { isGatewayPath } from '../src/frontend/paths.js';
+import { renderTemplate } from '../src/proxy/templates.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'bff-config-routes-'));
+let n = 0;
+function file(text: string, ext = 'yaml'): string {
+  const p = join(dir, `c${n++}.${ext}`);
+  writeFileSync(p, text);
+  return p;
+}
+
+function refusal(over: Record<string, string | undefined>): string {
+  try {
+    loadConfig(testEnv({ API_UPSTREAM: undefined, ...over }));
+  } catch (e) {
+    if (e instanceof ConfigError) return e.message;
+    throw e;
+  }
+  return 'accepted';
+}
+
+const okRoute = { prefix: '/api', upstream: 'http://127.0.0.1:9' };
+const json = (routes: unknown[]) => file(JSON.stringify({ routes }), 'json');
+
+t.test('reads the routes of a YAML or JSON file, with defaults', async (t) => {
+  const yaml = file('routes:\n  - prefix: /api/\n    upstream: http://127.0.0.1:9/v1/\n  - prefix: /pub\n    upstream: https://pub.example\n    token: none\n    websocket: true\n');
+  const c = loadConfig(testEnv({ API_UPSTREAM: undefined, BFF_CONFIG: yaml }));
+  t.same(c.routes.map((r) => [r.prefix, r.upstream, r.token, r.websocket]), [['/api', 'http://127.0.0.1:9/v1', 'user', false], ['/pub', 'https://pub.example', 'none', true]]);
+  t.equal(c.apiPrefix, '/api', 'apiPrefix: the first route\'s');
+  const j = loadConfig(testEnv({ API_UPSTREAM: undefined, BFF_CONFIG: json([{ ...okRoute, token: 'client', resource: 'https://a.example', scopes: ['a:read'], headers: { set: { 'X-User-Id': '{sub}' }, drop: ['X-Debug'] } }]) }));
+  t.match(j.routes[0], { token: 'client', resource: 'https://a.example', scopes: ['a:read'], setHeaders: { 'x-user-id': '{sub}' }, dropHeaders: ['x-debug'] });
+});
+
+t.test('without BFF_CONFIG: one user route of API_PREFIX and API_UPSTREAM, which is then required', async (t) => {
+  t.same(loadConfig(testEnv()).routes.map((r) => [r.prefix, r.token]), [['/api', 'user']]);
+  t.match(refusal({}), /^API_UPSTREAM: is required \(or BFF_CONFIG\)$/);
+});
+
+t.test('refuses BFF_CONFIG together with API_UPSTREAM or API_PREFIX', async (t) => {
+  const p = json([okRoute]);
+  t.match(refusal({ BFF_CONFIG: p, API_UPSTREAM: 'http://127.0.0.1:9' }), /^BFF_CONFIG: .*API_UPSTREAM, not both$/);
+  t.match(refusal({ BFF_CONFIG: p, API_PREFIX: '/x' }), /^BFF_CONFIG: .*API_PREFIX, not both$/);
+});
+
+const BAD: Array<[string, string, RegExp]> = [
+  ['an unknown token policy', json([okRoute, { ...okRoute, prefix: '/b', token: 'admin' }]), /^BFF_CONFIG: routes\[1\]\.token must be one of user, optional, client, none$/],
+  ['a missing upstream', json([{ prefix: '/a' }]), /^BFF_CONFIG: routes\[0\]\.upstream is required$/],
+  ['an unknown setting', json([{ ...okRoute, tokn: 'user' }]), /^BFF_CONFIG: routes\[0\]\.tokn is not a known setting$/],
+  ['no routes', json([]), /^BFF_CONFIG: routes must list at least 1 entry$/],
+  ['a repeated prefix', json([okRoute, { ...okRoute, prefix: '/api/' }]), /^BFF_CONFIG: routes\[1\]\.prefix repeats \/api$/],
+  ['the prefix /', json([{ ...okRoute, prefix: '/' }]), /^BFF_CONFIG: routes\[0\]\.prefix must be a path/],
+  ['a prefix under /auth', json([{ ...okRoute, prefix: '/auth/x' }]), /^BFF_CONFIG: routes\[0\]\.prefix must be a path/],
+  ['a prefix with a dot segment', json([{ ...okRoute, prefix: '/api/../x' }]), /^BFF_CONFIG: routes\[0\]\.prefix must be a path/],
+  ['an upstream with a query', json([{ ...okRoute, upstream: 'http://127.0.0.1:9/?a=1' }]), /^BFF_CONFIG: routes\[0\]\.upstream must not have a query or fragment$/],
+  ['an upstream that is not http', json([{ ...okRoute, upstream: 'ftp://x' }]), /^BFF_CONFIG: routes\[0\]\.upstream must be an http or https URL$/],
+  ['a header value with CR/LF', json([{ ...okRoute, headers: { set: { 'X-A': 'a\r\nX-B: b' } } }]), /^BFF_CONFIG: routes\[0\]\.headers\.set\.X-A has characters that are not allowed$/],
+  ['setting Authorization', json([{ ...okRoute, headers: { set: { Authorization: 'x' } } }]), /^BFF_CONFIG: routes\[0\]\.headers\.set\.Authorization is a header the gateway writes itself$/],
+  ['a resource on a none route', json([{ ...okRoute, token: 'none', resource: 'https://a.example' }]), /^BFF_CONFIG: routes\[0\]\.token is none/],
+  ['a file that is not YAML', file('routes: [\n  {'), /^BFF_CONFIG: is not valid JSON or YAML/],
+  ['a missing file', join(dir, 'nope.yaml'), /^BFF_CONFIG: cannot be read \(ENOENT\)/],
+];
+for (const [what, path, line] of BAD) {
+  t.test(`refuses ${what} with one line naming BFF_CONFIG`, async (t) => {
+    const msg = refusal({ BFF_CONFIG: path });
+    t.match(msg, line);
+    t.notMatch(msg, /\n/, 'one line');
+  });
+}
+
+t.test('every route prefix is the gateway\'s own path (never the SPA\'s)', async (t) => {
+  t.ok(isGatewayPath('/b/x', ['/a', '/b']));
+  t.ok(isGatewayPath('/a', ['/a', '/b']));
+  t.notOk(isGatewayPath('/bx', ['/a', '/b']));
+});
+
+t.test('a header template: claims filled in, a missing claim or CR/LF omits the header', async (t) => {
+  t.equal(renderTemplate('{sub}', { sub: 'alice' }), 'alice');
+  t.equal(renderTemplate('u={sub};n={{x}}', { sub: 'alice' }), 'u=alice;n={x}');
+  t.equal(renderTemplate('{email}', { sub: 'alice' }), undefined);
+  t.equal(renderTemplate('{name}', { name: 'a\r\nX-Admin: 1' }), undefined);
+  t.equal(renderTemplate('{groups}', { groups: ['a'] }), undefined, 'a list is no header value');
+});

@@ -1,0 +1,204 @@
+// BFF_CONFIG routes (issue 9): several APIs, each upstream receiving exactly
+// the token its policy says, checked at the real oidc-provider; header
+// templates; the client-credentials cache; WebSocket routes.
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPublicKey } from 'node:crypto';
+import { createVerifier } from 'fast-jwt';
+import WebSocket from 'ws';
+import type { Idp } from '../fixtures/idp.js';
+import { startStack } from '../fixtures/gateway.js';
+import { startUpstream } from '../fixtures/upstream.js';
+import { startFrontend } from '../fixtures/frontend.js';
+import { Browser } from '../fixtures/browser.js';
+
+const A = 'https://a.example';
+const B = 'https://b.example';
+const RESOURCE_SERVERS = { [A]: { scope: 'a:read' }, [B]: { scope: 'b:read' } };
+
+function bearerOf(headers: Record<string, unknown>): string | undefined {
+  return /^Bearer (.+)$/.exec(String(headers.authorization ?? ''))?.[1];
+}
+
+/**
+ * The claims of a JWT access token the provider signed (resource-server
+ * tokens are JWTs, which oidc-provider does not introspect): its signature,
+ * issuer and expiry checked, and the provider's record of issuing it.
+ */
+function issuedClaims(idp: Idp, token: string, grantType: string): Record<string, unknown> {
+  const key = createPublicKey({ key: idp.jwk as unknown as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+  const claims = createVerifier({ key, algorithms: ['RS256'], allowedIss: idp.issuer })(token) as Record<string, unknown>;
+  if (!idp.issued.some((i) => i.access_token === token && i.grant_type === grantType)) throw new Error(`not issued by a ${grantType} grant`);
+  return claims;
+}
+
+/** The session's own access token: the one the code exchange issued. */
+function sessionToken(idp: Idp): string {
+  return idp.issued.filter((i) => i.grant_type === 'authorization_code').at(-1)!.access_token;
+}
+
+function openWs(url: string, headers: Record<string, string>): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (_req, res) => { reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })); res.resume(); ws.terminate(); });
+    ws.once('error', reject);
+  });
+}
+
+function nextMessage(ws: WebSocket): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no message within 5s')), 5_000);
+    ws.once('message', (data) => { clearTimeout(timer); resolve(String(data)); });
+  });
+}
+
+/** A YAML BFF_CONFIG with six routes over three upstreams. */
+function writeConfig(a: string, b: string, w: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'bff-routes-')), 'bff.yaml');
+  writeFileSync(file, `# routes of the test
+routes:
+  - prefix: /a
+    upstream: ${a}/v1
+    resource: ${A}
+    scopes: [a:read]
+    headers:
+      set: { X-User-Id: '{sub}', X-User-Mail: 'mail={email}', X-Missing: '{nope}', X-Static: 'two' }
+      drop: [x-debug]
+  - prefix: /b
+    upstream: ${b}
+    token: client
+    resource: ${B}
+    scopes: [b:read]
+  - prefix: /main
+    upstream: ${a}
+  - prefix: /opt
+    upstream: ${b}
+    token: optional
+  - prefix: /pub/
+    upstream: ${a}
+    token: none
+  - prefix: /ws
+    upstream: ${w}
+    websocket: true
+`);
+  return file;
+}
+
+t.test('several APIs, one token policy each', async (t) => {
+  const upA = await startUpstream();
+  const upB = await startUpstream();
+  const wsUp = await startFrontend();
+  const file = writeConfig(upA.url, upB.url, wsUp.url);
+  const stack = await startStack({
+    idp: { resourceServers: RESOURCE_SERVERS, grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] },
+    env: { API_UPSTREAM: undefined, BFF_CONFIG: file },
+  }).catch(async (e) => { await upA.close(); await upB.close(); await wsUp.close(); throw e; });
+  t.teardown(async () => { await stack.close(); await upA.close(); await upB.close(); await wsUp.close(); });
+  const { gw, idp } = stack;
+
+  t.test('a client route fetches one client-credentials token for 20 concurrent calls, for its resource', async (t) => {
+    const since = Date.now();
+    const anonymous = new Browser();
+    const res = await Promise.all(Array.from({ length: 20 }, (_, i) => gw.call(anonymous, `/b/items/${i}`)));
+    t.same(res.map((r) => r.status), Array(20).fill(200));
+    t.equal(idp.grants('client_credentials', since), 1, 'one token request');
+    t.equal(upB.requests.length, 20);
+    const tokens = new Set(upB.requests.map((r) => bearerOf(r.headers)));
+    t.equal(tokens.size, 1, 'the same token for every call');
+    const claims = issuedClaims(idp, [...tokens][0]!, 'client_credentials');
+    t.match(claims, { aud: B, client_id: idp.clientId, scope: 'b:read' });
+    t.ok(claims.sub === undefined || claims.sub === idp.clientId, 'a token of the gateway, of no user');
+    t.equal((await gw.call(anonymous, '/b/again')).status, 200);
+    t.equal(idp.grants('client_credentials', since), 1, 'still one: cached until it nears expiry');
+  });
+
+  t.test('optional and none routes work without a session, with no Authorization upstream', async (t) => {
+    upA.clear(); upB.clear();
+    const anonymous = new Browser();
+    t.equal((await gw.call(anonymous, '/opt/x?q=1')).status, 200);
+    t.equal((await gw.call(anonymous, '/pub/y')).status, 200);
+    t.equal((await gw.call(anonymous, '/main/z')).status, 401, 'a user route still wants a session');
+    t.equal((await gw.call(anonymous, '/a/z')).status, 401);
+    t.equal(upB.requests[0].url, '/x?q=1');
+    t.notOk(upB.requests[0].headers.authorization);
+    t.equal(upA.requests.length, 1);
+    t.equal(upA.requests[0].url, '/y');
+    t.notOk(upA.requests[0].headers.authorization);
+  });
+
+  const browser = new Browser();
+  const login = await gw.login(browser, { username: 'alice' });
+
+  t.test('the login asks for every user route\'s resource and scopes, not the client route\'s', async (t) => {
+    const p = new URL(login.authorizeUrl).searchParams;
+    t.same(p.getAll('resource'), [A]);
+    t.same(p.get('scope')!.split(' ').sort(), ['a:read', 'email', 'offline_access', 'openid', 'profile']);
+  });
+
+  t.test('a user route with a resource gets a token for it; a plain user route the session\'s', async (t) => {
+    upA.clear();
+    t.equal((await gw.call(browser, '/a/things?x=1')).status, 200);
+    t.equal((await gw.call(browser, '/main/things')).status, 200);
+    const [a, main] = upA.requests;
+    t.equal(a.url, '/v1/things?x=1', 'the upstream\'s path, then the rest as sent');
+    const aToken = bearerOf(a.headers)!;
+    const mainToken = bearerOf(main.headers)!;
+    t.not(aToken, mainToken);
+    t.match(issuedClaims(idp, aToken, 'refresh_token'), { aud: A, sub: 'alice', scope: 'a:read' }, 'a token for A, obtained with the refresh token');
+    t.equal(mainToken, sessionToken(idp), 'the session\'s own token');
+    upA.clear();
+    t.equal((await gw.call(browser, '/a/again')).status, 200);
+    t.equal(bearerOf(upA.requests[0].headers), aToken, 'kept in the session');
+    t.equal((await gw.call(browser, '/auth/me')).status, 200, 'the session lives on with its rotated refresh token');
+  });
+
+  t.test('optional with a session sends the user\'s token', async (t) => {
+    upB.clear();
+    t.equal((await gw.call(browser, '/opt/me')).status, 200);
+    const token = bearerOf(upB.requests[0].headers)!;
+    t.equal(token, sessionToken(idp));
+    t.match(issuedClaims(idp, token, 'authorization_code'), { sub: 'alice' });
+  });
+
+  t.test('headers: set from claims (a forged one replaced, a missing claim omitted), dropped, and the token survives Connection', async (t) => {
+    upA.clear();
+    const res = await gw.call(browser, '/a/h', { headers: { 'x-user-id': 'mallory', 'x-missing': 'forged', 'x-debug': '1', 'x-kept': 'k', connection: 'authorization, x-kept' } });
+    t.equal(res.status, 200);
+    const h = upA.requests[0].headers;
+    t.equal(h['x-user-id'], 'alice');
+    t.equal(h['x-user-mail'], 'mail=alice@example.test');
+    t.equal(h['x-static'], 'two');
+    t.notOk(h['x-missing'], 'a missing claim omits the header, and the client\'s is gone');
+    t.notOk(h['x-debug'], 'dropped');
+    t.notOk(h['x-kept'], 'a header the client\'s Connection names is dropped');
+    t.ok(bearerOf(h), 'Connection: authorization does not remove the token');
+    upA.clear();
+    await gw.call(new Browser(), '/pub/h', { headers: { 'x-user-id': 'mallory' } });
+    t.equal(upA.requests[0].headers['x-user-id'], 'mallory', 'a route without set headers leaves them alone');
+  });
+
+  t.test('a WebSocket route: the Bearer at upgrade, no Cookie; cross-origin and sessionless upgrades refused', async (t) => {
+    const url = `${gw.url.replace(/^http/, 'ws')}/ws/live?room=1`;
+    const cookie = browser.cookieHeader(gw.url);
+    const sock = await openWs(url, { cookie, origin: gw.url });
+    sock.send('hi');
+    t.equal(await nextMessage(sock), 'echo:hi');
+    sock.close();
+    const up = wsUp.upgrades.at(-1)!;
+    t.equal(up.url, '/live?room=1');
+    const token = bearerOf(up.headers)!;
+    t.equal(token, sessionToken(idp), 'the session\'s token at the upgrade');
+    t.match(issuedClaims(idp, token, 'authorization_code'), { sub: 'alice' });
+    t.notOk(up.headers['x-csrf']);
+    t.notOk(up.headers.cookie, 'no Cookie upstream');
+    const before = wsUp.upgrades.length;
+    await t.rejects(openWs(url, { cookie, origin: 'https://evil.example' }), { status: 403 }, 'cross-origin');
+    await t.rejects(openWs(url, { cookie }), { status: 403 }, 'without Origin');
+    await t.rejects(openWs(url, { origin: gw.url }), { status: 401 }, 'without a session');
+    await t.rejects(openWs(`${gw.url.replace(/^http/, 'ws')}/main/socket`, { cookie, origin: gw.url }), { status: 400 }, 'a route without websocket');
+    t.equal(wsUp.upgrades.length, before, 'the upstream saw no refused upgrade');
+  });
+});
