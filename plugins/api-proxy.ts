@@ -49,12 +49,16 @@ export default async function apiProxy(fastify: FastifyInstance, { config }: { c
   fastify.decorateRequest('routeSession', undefined);
   fastify.decorateRequest('upstreamTiming', undefined);
 
-  fastify.addHook('onResponse', async (request, reply) => {
-    const timing = request.upstreamTiming;
-    if (!timing) return;
-    request.log.info({
-      method: request.method, url: redactUrl(request.url), status: reply.statusCode, upstreamMs: timing.ms, responseTime: reply.elapsedTime,
-    }, 'proxied call');
+  // one line per API call, refused or proxied (Fastify's own request lines
+  // are off for these paths: src/app.ts); callback-style, no promise per call
+  fastify.addHook('onResponse', (request, reply, done) => {
+    if ((request.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') !== false) {
+      const timing = request.upstreamTiming;
+      request.log.info({
+        method: request.method, url: redactUrl(request.url), status: reply.statusCode, upstreamMs: timing?.ms, responseTime: reply.elapsedTime,
+      }, timing ? 'proxied call' : 'api call refused');
+    }
+    done();
   });
 
   for (const route of config.routes) {
@@ -64,19 +68,21 @@ export default async function apiProxy(fastify: FastifyInstance, { config }: { c
 
 /** What every request header rewrite of a route shares. */
 function forwardContext(config: Config, route: Route) {
-  const base = {
-    trustProxy: config.trustProxy !== false,
-    publicProto: config.publicUrl.protocol.slice(0, -1),
-    publicHost: config.publicUrl.host,
-    drop: [...route.dropHeaders, ...Object.keys(route.setHeaders)],
-  };
+  const trustProxy = config.trustProxy !== false;
+  const publicProto = config.publicUrl.protocol.slice(0, -1);
+  const publicHost = config.publicUrl.host;
+  const drop = [...route.dropHeaders, ...Object.keys(route.setHeaders)];
+  const templated = Object.keys(route.setHeaders).length > 0;
   return (request: FastifyRequest): ForwardContext => ({
-    ...base,
+    trustProxy,
+    publicProto,
+    publicHost,
+    drop: drop.length ? drop : undefined,
     accessToken: request.accessToken,
     requestId: String(request.id),
     clientIp: request.ip,
-    clientIps: request.ips,
-    set: renderHeaders(route.setHeaders, request.routeSession),
+    clientIps: trustProxy ? request.ips : undefined,
+    set: templated ? renderHeaders(route.setHeaders, request.routeSession) : undefined,
   });
 }
 

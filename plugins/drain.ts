@@ -11,11 +11,14 @@ import type { FastifyInstance } from 'fastify';
 async function drainPlugin(fastify: FastifyInstance) {
   let closing = false;
   fastify.addHook('preClose', async () => { closing = true; });
-  fastify.addHook('onSend', async (request, reply) => {
+  // callback-style hooks: they run on every response, and cost no promise
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     if (closing && request.raw.httpVersionMajor === 1 && !reply.raw.headersSent) reply.header('connection', 'close');
+    done(null, payload);
   });
-  fastify.addHook('onResponse', async () => {
+  fastify.addHook('onResponse', (_request, _reply, done) => {
     if (closing && 'closeIdleConnections' in fastify.server) fastify.server.closeIdleConnections();
+    done();
   });
 }
 

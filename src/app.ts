@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { SessionStore } from './session/store.js';
 import { createStore } from './session/factory.js';
 import { loggerOptions } from './logger.js';
+import { underRoute } from './routes.js';
 import { PUBLIC_ERROR } from './errors.js';
 import { errorPage, wantsHtml } from './pages.js';
 import metrics from '../plugins/metrics.js';
@@ -113,7 +114,7 @@ const rootPlugin = fp(app, { name: 'bff-gateway' });
 export default rootPlugin;
 
 function isApiCall(url: string, config: Config): boolean {
-  return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || config.routes.some(({ prefix }) => url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`));
+  return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || underRoute(url, config.routes);
 }
 
 /**
@@ -143,6 +144,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     },
     routerOptions: { maxParamLength: 2048 },
     return503OnClosing: true,
+    // a proxied call is one log line of its own (plugins/api-proxy.ts), not
+    // Fastify's two ('incoming request', 'request completed')
+    disableRequestLogging: (req: { url?: string }) => underRoute(req.url ?? '', config.routes),
     // on close: idle keep-alive sockets are closed at once, busy ones after their response
     forceCloseConnections: 'idle',
   });

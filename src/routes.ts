@@ -177,3 +177,8 @@ export function readRoutesFile(path: string): Route[] {
 export function defaultRoute(prefix: string, upstream: string): Route {
   return { prefix, upstream, token: 'user', setHeaders: {}, dropHeaders: [], websocket: false };
 }
+
+/** Whether a request URL is under one of the routes' prefixes. */
+export function underRoute(url: string, routes: readonly Route[]): boolean {
+  return routes.some(({ prefix }) => url.startsWith(prefix) && (url.length === prefix.length || url[prefix.length] === '/' || url[prefix.length] === '?'));
+}

@@ -7,6 +7,7 @@
 // headers timeout 504, anything else (refused, reset, DNS, connect timeout) 502.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingHttpHeaders } from 'node:http';
+import { EventEmitter } from 'node:events';
 import { Pool, errors } from 'undici';
 import { UpstreamTimeout, UpstreamUnreachable } from '../errors.js';
 
@@ -53,21 +54,27 @@ function hasBody(request: FastifyRequest): boolean {
 
 export async function forward(upstream: Upstream, request: FastifyRequest, reply: FastifyReply, opts: ForwardOptions): Promise<FastifyReply> {
   const headers = opts.headers;
-  delete headers.host;
-  delete headers['transfer-encoding'];
   const body = hasBody(request) ? request.raw : undefined;
-  if (!body) delete headers['content-length'];
-  // the client went away: stop the upstream request too
-  const abort = new AbortController();
-  const onClose = () => { if (!reply.raw.writableFinished) abort.abort(); };
+  if (!body && headers['content-length'] !== undefined) delete headers['content-length'];
+  // the client went away before the upstream answered: stop the upstream
+  // request too (undici takes an EventEmitter as signal: an AbortController
+  // per call costs more than the rest of this function)
+  const signal = new EventEmitter();
+  const onClose = () => { if (!reply.raw.writableFinished) signal.emit('abort'); };
   reply.raw.once('close', onClose);
   let res;
   try {
-    res = await upstream.pool.request({ method: request.method as 'GET', path: opts.path, headers, body, signal: abort.signal });
+    res = await upstream.pool.request({ method: request.method as 'GET', path: opts.path, headers, body, signal });
   } catch (e) {
     reply.raw.off('close', onClose);
+    if (e instanceof errors.RequestAbortedError) {
+      // nobody to answer: the browser closed the connection
+      reply.hijack();
+      return reply;
+    }
     throw Object.assign(e instanceof errors.HeadersTimeoutError ? new UpstreamTimeout() : new UpstreamUnreachable(), { cause: e });
   }
+  reply.raw.off('close', onClose);
   opts.onResponse?.(res.statusCode);
   let out = res.headers as IncomingHttpHeaders;
   for (const h of HOP_BY_HOP) if (out[h] !== undefined) delete out[h];

@@ -54,12 +54,18 @@ export function connectionNames(v: string | string[] | undefined): string[] {
   return (Array.isArray(v) ? v.join(',') : v).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
+/** Written by the HTTP client for the upstream connection itself. */
+const CONNECTION_LEVEL = ['host', 'transfer-encoding'];
+const NEVER_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_ONLY, ...CONNECTION_LEVEL]);
+
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext): IncomingHttpHeaders {
-  const out: IncomingHttpHeaders = { ...incoming };
-  for (const h of connectionNames(incoming.connection)) delete out[h];
-  for (const h of HOP_BY_HOP) delete out[h];
-  if (ctx.drop) for (const h of ctx.drop) delete out[h];
-  for (const h of CLIENT_ONLY) delete out[h];
+  // a fresh object, copying what may pass (no spread-then-delete: cheaper on the hot path)
+  const named = incoming.connection ? connectionNames(incoming.connection) : undefined;
+  const out: IncomingHttpHeaders = {};
+  for (const h in incoming) {
+    if (NEVER_FORWARDED.has(h) || (named && named.includes(h)) || (ctx.drop && ctx.drop.includes(h))) continue;
+    out[h] = incoming[h];
+  }
   const chain = ctx.trustProxy && ctx.clientIps?.length ? [...ctx.clientIps].reverse() : [ctx.clientIp];
   const peerTrusted = chain.length > 1;
   out['x-forwarded-for'] = chain.join(', ');

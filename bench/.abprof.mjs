@@ -1,0 +1,30 @@
+import { spawn } from 'node:child_process';
+import autocannon from 'autocannon';
+import { startIdp } from '/work/main/dist/test/fixtures/idp.js';
+import { Browser, login } from '/work/main/dist/test/fixtures/browser.js';
+import { freePort, waitFor, sleep } from '/work/main/dist/test/fixtures/net.js';
+const store = process.argv[2] || 'memory';
+const level = process.argv[3] || 'warn';
+const up = await freePort(); const port = await freePort(); const bport = await freePort();
+const procs = [];
+const sp = (args, env) => { const p = spawn('taskset', ['-c', '1', 'node', ...args], { cwd: '/work/main', env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] }); procs.push(p); return p; };
+sp(['bench/targets/upstream.mjs'], { PORT: String(up) });
+sp(['--import=/tmp/prof/exit.mjs', '--cpu-prof', '--cpu-prof-dir=/tmp/prof/bare', 'bench/targets/bare-proxy.mjs'], { PORT: String(bport), UPSTREAM: `http://127.0.0.1:${up}` });
+const url = `http://127.0.0.1:${port}`;
+const idp = await startIdp({ publicUrls: [url], autoConsent: true });
+sp(['--cpu-prof', '--cpu-prof-dir=/tmp/prof/gw', 'dist/src/server.js'], { PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: url, OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, API_UPSTREAM: `http://127.0.0.1:${up}`, SESSION_SECRET: 'x'.repeat(40), LOG_LEVEL: level, SESSION_STORE: store, AUTH_RATE_LIMIT: '0' });
+await waitFor(async () => (await fetch(`${url}/readyz`).catch(() => ({}))).status === 200, { timeoutMs: 20000 });
+await waitFor(async () => (await fetch(`http://127.0.0.1:${bport}/api/x`).catch(() => ({}))).status === 200, { timeoutMs: 20000 });
+const b = new Browser(); await login(b, url);
+const headers = { cookie: b.cookieHeader(url), 'x-csrf': '1' };
+import { readFileSync } from 'node:fs';
+const cpu = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10000; };
+const run = async (u, h, d, pid) => { const c0 = pid ? cpu(pid) : 0; const r = await autocannon({ url: u, connections: 50, duration: d, headers: h }); const c1 = pid ? cpu(pid) : 0; return { rps: r.requests.average, us: (c1 - c0) / r.requests.total }; };
+await run(`${url}/api/x`, headers, 4); await run(`http://127.0.0.1:${bport}/api/x`, {}, 4);
+let rs = [];
+for (let i = 0; i < 2; i++) {
+  const bare = await run(`http://127.0.0.1:${bport}/api/x`, {}, 4, procs[1].pid);
+  const gw = await run(`${url}/api/x`, headers, 4, procs[2].pid);
+  console.log('bare', Math.round(bare.rps), 'rps', bare.us.toFixed(0), 'us/req | gw', Math.round(gw.rps), 'rps', gw.us.toFixed(0), 'us/req | cpu ratio', (bare.us / gw.us).toFixed(2));
+}
+for (const p of procs) p.kill('SIGINT'); await sleep(2000); await idp.close(); process.exit(0);
