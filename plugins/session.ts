@@ -28,6 +28,7 @@ declare module 'fastify' {
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+export const VERIFIED_CACHE = 10_000;
 
 export interface Sessions {
   store: SessionStore;
@@ -72,11 +73,20 @@ async function sessionPlugin(fastify: FastifyInstance, { config, store }: { conf
   fastify.decorateRequest('sessionExpiresAt', 0);
   fastify.decorateRequest(loaded, false);
 
+  // cookie values whose signature checked out, and their session id: the
+  // same browser sends the same value on every call, and an HMAC per call is
+  // the hot path's largest cryptographic cost (bounded; cleared when full)
+  const verified = new Map<string, string>();
   const cookieId = (request: FastifyRequest): string | undefined => {
     const raw = request.cookies[config.cookieName];
     if (!raw || raw.length > 256) return undefined;
+    const known = verified.get(raw);
+    if (known) return known;
     const u = request.unsignCookie(raw);
-    return u.valid && u.value && ID_PATTERN.test(u.value) ? u.value : undefined;
+    if (!u.valid || !u.value || !ID_PATTERN.test(u.value)) return undefined;
+    if (verified.size >= VERIFIED_CACHE) verified.clear();
+    verified.set(raw, u.value);
+    return u.value;
   };
 
   const sessions: Sessions = {
