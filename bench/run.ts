@@ -220,7 +220,7 @@ async function refreshStorm(upstreamUrl: string) {
 
 async function loopP99Ms(t: Target): Promise<number> {
   const text = await (await fetch(`${t.url}/metrics`)).text();
-  const m = /^bff_process_nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(text);
+  const m = /^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(text);
   return m ? Number(m[1]) * 1000 : NaN;
 }
 
