@@ -1,7 +1,7 @@
 // The root plugin: registers every concern in a visible order and owns the
 // error and 404 handlers. No logic of its own.
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import fp from 'fastify-plugin';
 import type { Config } from './config.js';
@@ -146,7 +146,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     return503OnClosing: true,
     // a proxied call is one log line of its own (plugins/api-proxy.ts), not
     // Fastify's two ('incoming request', 'request completed')
-    disableRequestLogging: (req: { url?: string }) => underRoute(req.url ?? '', config.routes),
+    logController: new LogController({ disableRequestLogging: (req: { url?: string }) => underRoute(req.url ?? '', config.routes) }),
     // on close: idle keep-alive sockets are closed at once, busy ones after their response
     forceCloseConnections: 'idle',
   });
