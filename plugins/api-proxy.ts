@@ -23,12 +23,10 @@ import type { SessionData } from '../src/session/store.js';
 import { pathEscapes } from '../src/proxy/path.js';
 import { upstreamRequestHeaders, browserResponseHeaders, type ForwardContext } from '../src/proxy/headers.js';
 import { renderHeaders } from '../src/proxy/templates.js';
-import { createUpstream, forward } from '../src/proxy/forward.js';
+import { createUpstream, forward, poolOptions } from '../src/proxy/forward.js';
 import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../src/errors.js';
 import { redactUrl } from '../src/logger.js';
 
-export const DEFAULT_CONNECTIONS = 128;
-export const DEFAULT_KEEP_ALIVE_MS = 60_000;
 /** Largest WebSocket message accepted from the browser on a `websocket: true` route. */
 export const DEFAULT_WS_MAX_PAYLOAD = 1024 * 1024;
 
@@ -115,7 +113,7 @@ function upstreamFailed(fastify: FastifyInstance, reply: FastifyReply, error: un
 
 /** An HTTP route over src/proxy/forward.ts. */
 async function httpRoute(fastify: FastifyInstance, { config, route }: RouteOpts) {
-  const upstream = createUpstream(route.upstream, { headersTimeoutMs: config.upstreamTimeoutMs, connections: DEFAULT_CONNECTIONS });
+  const upstream = createUpstream(route.upstream, { headersTimeoutMs: config.upstreamTimeoutMs });
   fastify.addHook('onClose', async () => upstream.close());
   const ownCookies = [config.cookieName, config.loginCookieName];
   const context = forwardContext(config, route);
@@ -179,13 +177,7 @@ async function wsRoute(fastify: FastifyInstance, { config, route }: RouteOpts) {
       },
     } as object,
     disableRequestLogging: true,
-    undici: {
-      connections: DEFAULT_CONNECTIONS,
-      pipelining: 1,
-      keepAliveTimeout: DEFAULT_KEEP_ALIVE_MS,
-      headersTimeout: config.upstreamTimeoutMs,
-      bodyTimeout: 0,
-    },
+    undici: poolOptions(config.upstreamTimeoutMs),
     preHandler: guard(fastify, config, route),
     replyOptions: {
       rewriteRequestHeaders: (request, headers) => {

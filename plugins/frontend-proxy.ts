@@ -15,6 +15,7 @@
 //   504 (JSON, or a short page for a browser navigation).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
+import { poolOptions } from '../src/proxy/forward.js';
 import type { Config } from '../src/config.js';
 import { browserResponseHeaders } from '../src/proxy/headers.js';
 import { frontendRequestHeaders, frontendWsHeaders, GATEWAY_COOKIES } from '../src/frontend/headers.js';
@@ -22,8 +23,8 @@ import { decodedPath, isGatewayPath } from '../src/frontend/paths.js';
 import { UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../src/errors.js';
 import { errorPage, wantsHtml } from '../src/pages.js';
 
+/** A frontend server serves few, cacheable files: fewer connections than an API. */
 export const DEFAULT_CONNECTIONS = 64;
-export const DEFAULT_KEEP_ALIVE_MS = 60_000;
 /** Largest WebSocket message accepted from the browser (hot-reload messages are small). */
 export const DEFAULT_WS_MAX_PAYLOAD = 1024 * 1024;
 
@@ -53,13 +54,7 @@ export default async function frontendProxy(fastify: FastifyInstance, { config }
     wsClientOptions: {
       rewriteRequestHeaders: (_headers: unknown, request: FastifyRequest) => frontendWsHeaders(request.headers),
     } as object,
-    undici: {
-      connections: DEFAULT_CONNECTIONS,
-      pipelining: 1,
-      keepAliveTimeout: DEFAULT_KEEP_ALIVE_MS,
-      headersTimeout: config.upstreamTimeoutMs,
-      bodyTimeout: 0,
-    },
+    undici: poolOptions(config.upstreamTimeoutMs, DEFAULT_CONNECTIONS),
     async preHandler(request: FastifyRequest, reply: FastifyReply) {
       const path = decodedPath(request.url);
       if (path === undefined || isGatewayPath(path, prefixes)) {

@@ -1,29 +1,12 @@
 import t from 'tap';
-import WebSocket from 'ws';
 import { startStack } from '../fixtures/gateway.js';
+import { openWs, nextMessage } from '../fixtures/ws-client.js';
 import { Browser, request } from '../fixtures/browser.js';
 import { startFrontend } from '../fixtures/frontend.js';
 import { freePort } from '../fixtures/net.js';
 
 const HTML = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
 const GATEWAY_PATH = /^\/(auth|api|healthz|readyz|metrics|%61uth)(\/|\?|$)/;
-
-/** Opens a WebSocket; resolves with it once open, rejects with the HTTP status of a refused upgrade. */
-function openWs(url: string, headers: Record<string, string>, protocol = 'vite-hmr'): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, protocol, { headers });
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => { reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })); res.resume(); ws.terminate(); });
-    ws.once('error', reject);
-  });
-}
-
-function nextMessage(ws: WebSocket): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no message within 5s')), 5_000);
-    ws.once('message', (data) => { clearTimeout(timer); resolve(String(data)); });
-  });
-}
 
 t.test('FRONTEND_UPSTREAM: the frontend gets every other path, never the session or a token', async (t) => {
   const frontend = await startFrontend();
@@ -90,7 +73,7 @@ t.test('FRONTEND_UPSTREAM: the frontend gets every other path, never the session
   t.test('a WebSocket through the gateway echoes; the upgrade carries no session cookie', async (t) => {
     const session = `bff=${browser.cookie('bff')}`;
     const wsUrl = `${gw.url.replace(/^http/, 'ws')}/?token=hmr-token`;
-    const ws = await openWs(wsUrl, { cookie: `${session}; theme=dark`, authorization: 'Bearer from-client', origin: gw.url });
+    const ws = await openWs(wsUrl, { cookie: `${session}; theme=dark`, authorization: 'Bearer from-client', origin: gw.url }, 'vite-hmr');
     t.teardown(() => ws.terminate());
     t.equal(ws.protocol, 'vite-hmr', 'the subprotocol is negotiated with the frontend');
     ws.send('hello');
@@ -104,9 +87,9 @@ t.test('FRONTEND_UPSTREAM: the frontend gets every other path, never the session
 
     const before = frontend.upgrades.length;
     // regression: the API proxy (websocket: false) hijacked such an upgrade and never answered
-    await t.rejects(openWs(`${gw.url.replace(/^http/, 'ws')}/api/socket`, { cookie: session, 'x-csrf': '1' }), { status: 400 }, 'an upgrade on /api with a session is refused, not left hanging');
+    await t.rejects(openWs(`${gw.url.replace(/^http/, 'ws')}/api/socket`, { cookie: session, 'x-csrf': '1' }, 'vite-hmr'), { status: 400 }, 'an upgrade on /api with a session is refused, not left hanging');
     for (const path of ['/api/socket', '/auth/me', '/auth/unknown', '/healthz']) {
-      await t.rejects(openWs(`${gw.url.replace(/^http/, 'ws')}${path}`, { cookie: session, 'x-csrf': '1' }), { status: /^[2-5]\d\d$/ }, `${path}: answered as HTTP, not upgraded`);
+      await t.rejects(openWs(`${gw.url.replace(/^http/, 'ws')}${path}`, { cookie: session, 'x-csrf': '1' }, 'vite-hmr'), { status: /^[2-5]\d\d$/ }, `${path}: answered as HTTP, not upgraded`);
     }
     t.equal(frontend.upgrades.length, before, 'no gateway path was upgraded at the frontend');
   });

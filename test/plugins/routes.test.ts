@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPublicKey } from 'node:crypto';
 import { createVerifier } from 'fast-jwt';
-import WebSocket from 'ws';
 import type { Idp } from '../fixtures/idp.js';
 import { startStack } from '../fixtures/gateway.js';
 import { startUpstream } from '../fixtures/upstream.js';
 import { startFrontend } from '../fixtures/frontend.js';
+import { openWs, nextMessage } from '../fixtures/ws-client.js';
 import { Browser } from '../fixtures/browser.js';
 
 const A = 'https://a.example';
@@ -39,21 +39,6 @@ function sessionToken(idp: Idp): string {
   return idp.issued.filter((i) => i.grant_type === 'authorization_code').at(-1)!.access_token;
 }
 
-function openWs(url: string, headers: Record<string, string>): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => { reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode })); res.resume(); ws.terminate(); });
-    ws.once('error', reject);
-  });
-}
-
-function nextMessage(ws: WebSocket): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no message within 5s')), 5_000);
-    ws.once('message', (data) => { clearTimeout(timer); resolve(String(data)); });
-  });
-}
 
 /** A YAML BFF_CONFIG with six routes over three upstreams. */
 function writeConfig(a: string, b: string, w: string): string {
