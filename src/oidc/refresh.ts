@@ -5,8 +5,11 @@
 //   whether the refresh is still needed (another holder may have done it),
 //   and otherwise wait for the refreshed tokens;
 // - a rotated refresh token replaces the old one in the same write;
-// - `invalid_grant` (any 4xx refusal) ends the session: 401;
-// - an unreachable provider, a 5xx, 408 or 429 keeps the session: 503;
+// - `invalid_grant` (any 4xx refusal of the grant) ends the session: 401;
+// - an unreachable provider, a 5xx, 408 or 429 keeps the session: 503; so
+//   does `invalid_client`, which is about the gateway's own credentials (a
+//   rotated client secret), not the user's grant: a configuration mistake
+//   must not log every user out;
 // - a refreshed ID token must keep the session's `iss` and `sub`;
 // - the refreshed tokens are written only over a live session: a session
 //   ended during the refresh (logout, back-channel logout) stays ended, and
@@ -25,7 +28,12 @@ import { ProviderDown } from './http.js';
 import { GrantRejected, type TokenTarget } from './token-client.js';
 import { targetKey } from './client-credentials.js';
 
-export const LOCK_TTL_MS = 15_000;
+/**
+ * Longer than the slowest provider call can take (src/oidc/http.ts: connect
+ * 5 s + headers 10 s + body 10 s), so a slow owner never loses its lock and
+ * lets a second instance present the same, already rotated, refresh token.
+ */
+export const LOCK_TTL_MS = 30_000;
 export const WAIT_STEP_MS = 50;
 export const MAX_WAIT_MS = 20_000;
 
@@ -76,7 +84,7 @@ export function createRefresher(deps: RefreshDeps) {
     try {
       return await provider.tokens.refresh(refreshToken, target);
     } catch (e) {
-      if (e instanceof GrantRejected) {
+      if (e instanceof GrantRejected && e.error !== 'invalid_client') {
         deps.onRefresh?.('rejected');
         await store.destroy(id);
         throw new RefreshFailed('ended', `refresh refused: ${e.error}`);

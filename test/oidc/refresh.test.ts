@@ -187,7 +187,7 @@ t.test('without a refresh token the session ends when the access token expires',
 // passing problem, like a 5xx: the session must survive it. oidc-provider
 // cannot be made to answer so; this token endpoint is a small hand-written
 // server, and the refresher runs without Fastify.
-t.test('a token endpoint answering 429 or 408 keeps the session (503); invalid_grant ends it', async (t) => {
+t.test('a token endpoint answering 429, 408 or invalid_client keeps the session (503); invalid_grant ends it', async (t) => {
   let answer = { status: 429, body: '{"error":"slow_down"}' };
   const seen: string[] = [];
   const server = createServer((req, res) => {
@@ -211,18 +211,18 @@ t.test('a token endpoint answering 429 or 408 keeps the session (503); invalid_g
   });
   const data = { sub: 'alice', user: {}, accessToken: 'at-1', accessTokenExpiresAt: Math.floor(Date.now() / 1000) - 1, refreshToken: 'rt-1', createdAt: Math.floor(Date.now() / 1000) };
 
-  for (const status of [429, 408, 503]) {
-    answer = { status, body: '{"error":"temporarily_unavailable"}' };
+  for (const [status, error] of [[429, 'temporarily_unavailable'], [408, 'temporarily_unavailable'], [503, 'temporarily_unavailable'], [401, 'invalid_client']] as const) {
+    answer = { status, body: JSON.stringify({ error }) };
     await store.set('s1', data, 60);
     const e = await refresher.fresh('s1', data, 60).then(() => undefined, (err: unknown) => err);
-    t.ok(e instanceof RefreshFailed && e.outcome === 'unavailable', `${status}: unavailable (503)`);
-    t.ok(await store.get('s1'), `${status}: the session survives`);
+    t.ok(e instanceof RefreshFailed && e.outcome === 'unavailable', `${status} ${error}: unavailable (503)`);
+    t.ok(await store.get('s1'), `${status} ${error}: the session survives`);
   }
   answer = { status: 400, body: '{"error":"invalid_grant"}' };
   const e = await refresher.fresh('s1', data, 60).then(() => undefined, (err: unknown) => err);
   t.ok(e instanceof RefreshFailed && e.outcome === 'ended', 'invalid_grant: ended (401)');
   t.equal(await store.get('s1'), undefined, 'invalid_grant: the session is gone');
-  t.same(seen, ['refresh_token', 'refresh_token', 'refresh_token', 'refresh_token'], 'the provider was asked each time');
+  t.same(seen, ['refresh_token', 'refresh_token', 'refresh_token', 'refresh_token', 'refresh_token'], 'the provider was asked each time');
 });
 
 // oidc-provider never changes the subject of a grant; a provider that does is
