@@ -27,7 +27,14 @@ export default async function logoutRoute(fastify: FastifyInstance, { config }: 
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_IGNORED_BODY }, (_request, _body, done) => done(null, undefined));
   fastify.post('/auth/logout', { onRequest: fastify.requireCsrf }, async (request, reply) => {
     reply.header('cache-control', 'no-store');
-    const session = await fastify.sessions.load(request);
+    let session;
+    try {
+      session = await fastify.sessions.load(request);
+    } catch (e) {
+      // the store is down: the browser still forgets its cookie, the answer is 503
+      await fastify.sessions.end(request, reply);
+      throw e;
+    }
     await fastify.sessions.end(request, reply);
     const provider = fastify.provider.current();
     if (session) {

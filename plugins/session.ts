@@ -141,10 +141,11 @@ async function sessionPlugin(fastify: FastifyInstance, { config, store }: { conf
       const id = request.sessionId ?? cookieId(request);
       request.sessionId = undefined;
       request.session = undefined;
-      if (id) await guard(request, () => store.destroy(id));
+      // the browser forgets the cookie first: also when the store is down (503)
       if (request.cookies[config.cookieName] !== undefined) {
         reply.clearCookie(config.cookieName, { path: '/', httpOnly: true, sameSite: 'lax', secure: config.secureCookies });
       }
+      if (id) await guard(request, () => store.destroy(id));
     },
   };
   fastify.decorate('sessions', sessions);

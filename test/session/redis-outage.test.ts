@@ -40,6 +40,11 @@ t.test('Redis stopped: /readyz and calls that need a session answer 503 JSON; re
     t.equal(r.status, 503, `${path} 503`);
     t.same(JSON.parse(r.body), { error: 'store_unavailable' });
   }
+  const cookieName = gw.config.cookieName;
+  const kept = browser.cookie(cookieName);
+  const out = await request({ method: 'POST', url: `${gw.url}/auth/logout`, headers: { 'x-csrf': '1', accept: 'application/json', cookie: `${cookieName}=${kept}` } });
+  t.equal(out.status, 503, 'a logout while Redis is down says so');
+  t.ok(out.setCookies.some((c) => c.startsWith(`${cookieName}=;`) && /Expires=Thu, 01 Jan 1970|Max-Age=0/i.test(c)), 'and the browser forgets its cookie all the same');
   t.equal((await request({ url: `${gw.url}/healthz` })).status, 200, 'the process is up');
   t.ok((await gw.app.metrics.storeErrors.get()).values[0].value >= 2, 'store failures are counted (bff_session_store_errors_total)');
   t.equal((await browser.request({ url: `${gw.url}/auth/login` })).status, 302, 'a login can still start (its state is in a cookie)');
