@@ -14,9 +14,6 @@ import { UpstreamTimeout, UpstreamUnreachable } from '../errors.js';
 export const DEFAULT_CONNECTIONS = 128;
 export const DEFAULT_KEEP_ALIVE_MS = 60_000;
 
-/** Response headers that describe the upstream hop, not the resource. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate']);
-
 export interface Upstream {
   pool: Pool;
   /** The upstream URL's path, prepended to the path after the prefix ('' for none). */
@@ -53,8 +50,12 @@ export interface ForwardOptions {
   /** The path and query to request at the upstream (already prefixed with basePath). */
   path: string;
   headers: IncomingHttpHeaders;
-  /** Drops or rewrites response headers (Set-Cookie of the gateway's own cookies). */
-  responseHeaders?: (headers: IncomingHttpHeaders) => IncomingHttpHeaders;
+  /**
+   * The upstream's response headers as the browser may see them: hop-by-hop
+   * headers and Set-Cookie of the gateway's own cookies dropped
+   * (src/proxy/headers.ts browserResponseHeaders).
+   */
+  responseHeaders: (headers: IncomingHttpHeaders) => IncomingHttpHeaders;
   /** Called when the upstream's response headers arrive (latency, logs). */
   onResponse?: (statusCode: number) => void;
 }
@@ -88,9 +89,6 @@ export async function forward(upstream: Upstream, request: FastifyRequest, reply
   }
   reply.raw.off('close', onClose);
   opts.onResponse?.(res.statusCode);
-  let out = res.headers as IncomingHttpHeaders;
-  for (const h of HOP_BY_HOP) if (out[h] !== undefined) delete out[h];
-  if (opts.responseHeaders) out = opts.responseHeaders(out);
-  reply.code(res.statusCode).headers(out);
+  reply.code(res.statusCode).headers(opts.responseHeaders(res.headers as IncomingHttpHeaders));
   return reply.send(res.body);
 }

@@ -86,8 +86,9 @@ const RESPONSE_HOP_BY_HOP = [...HOP_BY_HOP, 'transfer-encoding', 'http2-settings
 
 /** Drops the upstream's hop-by-hop headers and its Set-Cookie entries for the gateway's own cookie names. */
 export function browserResponseHeaders(headers: OutgoingHttpHeaders, ownCookies: string[]): OutgoingHttpHeaders {
-  const named = String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
-  for (const h of [...RESPONSE_HOP_BY_HOP, ...named]) delete headers[h];
+  const named = connectionNames(headers.connection as string | string[] | undefined);
+  for (const h of named) delete headers[h];
+  for (const h of RESPONSE_HOP_BY_HOP) if (headers[h] !== undefined) delete headers[h];
   const sc = headers['set-cookie'];
   if (sc === undefined) return headers;
   const list = (Array.isArray(sc) ? sc : [String(sc)]).filter((c) => {
