@@ -12,6 +12,11 @@
 // - reading a session is one round trip (GET + PTTL pipelined); the idle
 //   touch is a PEXPIRE, never a rewrite of the data; a write (login, refresh)
 //   is one round trip too (SET + index updates pipelined);
+// - commands are auto-pipelined (ioredis enableAutoPipelining): what the
+//   concurrent requests of one event-loop turn send goes out in one write, and
+//   a value read again unchanged is not decrypted again (the last opened value
+//   of each recent key is kept, bounded, in memory: it is the plaintext of a
+//   session this process served a moment ago anyway);
 // - the back-channel index (sid, sub -> session key names) is a set per key
 //   that lives as long as the longest absolute lifetime of its members (a
 //   touch extends a session, not its index entries) and drops dead members;
@@ -31,6 +36,8 @@ export const CONNECT_TIMEOUT_MS = 2_000;
 export const MAX_RECONNECT_DELAY_MS = 2_000;
 /** The absolute session lifetime assumed for the index when none is given (SESSION_MAX_AGE's default). */
 export const DEFAULT_MAX_AGE_S = 86_400;
+/** Sessions whose key name and last opened value are kept in memory (per process). */
+export const OPENED_CACHE = 10_000;
 
 /** Deletes every session key listed in the sets KEYS, then the sets; returns how many sessions existed. */
 const DESTROY_INDEXED = `local n = 0
@@ -90,6 +97,7 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     connectTimeout: CONNECT_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
     keyPrefix: prefix,
+    enableAutoPipelining: true,
     ...redisOptions,
   });
   client.defineCommand('bffRelease', { numberOfKeys: 1, lua: RELEASE });
@@ -123,14 +131,33 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
   const nameKeys = secrets.map((s) => deriveKey(s, 'bff redis key names v1'));
   /** The key names of a guessable value under every secret; the first is the one to write. */
   const names = (kind: string, value: string) => nameKeys.map((k) => `${kind}:${createHmac('sha256', k).update(value).digest('base64url')}`);
-  const sessionKey = (id: string) => `s:${sha256(id)}`;
+  // the key name of a session id, and the last value opened under each key
+  // (bounded; cleared when full, like the cookie cache of plugins/session.ts)
+  const keyNames = new Map<string, string>();
+  const sessionKey = (id: string) => {
+    let key = keyNames.get(id);
+    if (key === undefined) {
+      if (keyNames.size >= OPENED_CACHE) keyNames.clear();
+      key = `s:${sha256(id)}`;
+      keyNames.set(id, key);
+    }
+    return key;
+  };
+  const opened = new Map<string, { sealed: Buffer; data: SessionData }>();
   const ms = (seconds: number) => Math.max(1, Math.ceil(seconds * 1000));
 
   const decode = (key: string, buf: Buffer | null): SessionData | undefined => {
     if (!buf) return undefined;
+    const known = opened.get(key);
+    // a copy: a caller must set() what it changes, as with every store
+    if (known && known.sealed.equals(buf)) return { ...known.data };
     const plain = sealer.open(buf, key);
     if (!plain) return undefined;
-    try { return JSON.parse(plain.toString('utf8')) as SessionData; } catch { return undefined; }
+    let data: SessionData;
+    try { data = JSON.parse(plain.toString('utf8')) as SessionData; } catch { return undefined; }
+    if (opened.size >= OPENED_CACHE) opened.clear();
+    opened.set(key, { sealed: buf, data });
+    return { ...data };
   };
   const check = (res: [Error | null, unknown][] | null) => {
     if (!res) throw new Error('redis pipeline failed');
@@ -166,7 +193,8 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     async get(id) {
       await connected();
       const key = sessionKey(id);
-      const [value, pttl] = check(await client.pipeline().getBuffer(key).pttl(key).exec()) as [Buffer | null, number];
+      // auto-pipelined: one write with the other requests of this turn
+      const [value, pttl] = await Promise.all([client.getBuffer(key), client.pttl(key)]);
       const data = decode(key, value);
       if (!data) return undefined;
       return { data, expiresIn: pttl > 0 ? pttl / 1000 : 0 };
@@ -183,7 +211,9 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     },
     async destroy(id) {
       await connected();
-      await client.del(sessionKey(id));
+      const key = sessionKey(id);
+      opened.delete(key);
+      await client.del(key);
     },
     async destroyBy({ sid, sub }) {
       const keys = sid ? names('sid', sid) : sub ? names('sub', sub) : undefined;
