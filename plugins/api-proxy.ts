@@ -1,34 +1,43 @@
 // The routes (API_PREFIX → API_UPSTREAM, or BFF_CONFIG's): `prefix` and
 // `prefix/*` proxied to the route's upstream with the token its policy says
-// (plugins/tokens.ts routeToken). One encapsulated plugin per route. Order of
-// the checks: an upgrade on a route without `websocket` (400), CSRF (403; for
-// a WebSocket upgrade, which cannot carry the header, an Origin equal to
-// PUBLIC_URL's instead), a path that leaves the prefix (400), the token policy
-// (401/503). Upstream failures: 502 JSON, no response headers within
-// UPSTREAM_TIMEOUT: 504 JSON. Bodies stream both ways.
-// - HTTP goes through src/proxy/forward.ts (an undici Pool per upstream): the
-//   path after the prefix and the query pass exactly as the client sent them;
-// - `websocket: true` routes use @fastify/http-proxy, whose upgrade request
-//   carries the token as Authorization and never the browser's Cookie or
-//   Authorization (wsClientOptions.rewriteRequestHeaders).
-// Every call that reaches the upstream is one log line ('proxied call') with
-// its status and the upstream's latency (time to response headers), also
-// observed in bff_upstream_latency_seconds.
-import type { IncomingHttpHeaders } from 'node:http';
+// (plugins/tokens.ts routeToken).
+// - HTTP routes: src/proxy/call.ts on Node's raw request and response, run by
+//   the server's request listener before Fastify (the Dispatcher of
+//   src/app.ts) and by a Fastify route for what reaches the router; one
+//   undici Pool per upstream;
+// - `websocket: true` routes: @fastify/http-proxy in an encapsulated plugin
+//   each, whose upgrade request carries the token as Authorization and never
+//   the browser's Cookie or Authorization
+//   (wsClientOptions.rewriteRequestHeaders). Same checks, same log line.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import type { Config } from '../src/config.js';
-import type { Route } from '../src/routes.js';
+import { underRoute, type Route } from '../src/routes.js';
 import type { SessionData } from '../src/session/store.js';
 import { pathEscapes } from '../src/proxy/path.js';
 import { upstreamRequestHeaders, browserResponseHeaders, type ForwardContext } from '../src/proxy/headers.js';
 import { renderHeaders } from '../src/proxy/templates.js';
-import { createUpstream, forward, poolOptions } from '../src/proxy/forward.js';
+import { poolOptions } from '../src/proxy/forward.js';
+import { createCallHandler, MAX_PATH_AFTER_PREFIX, type CallRoute } from '../src/proxy/call.js';
 import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../src/errors.js';
 import { redactUrl } from '../src/logger.js';
 
 /** Largest WebSocket message accepted from the browser on a `websocket: true` route. */
 export const DEFAULT_WS_MAX_PAYLOAD = 1024 * 1024;
+/** The methods an HTTP route proxies (others get the router's 404). */
+const METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
+const PROXIED_METHOD = new Set<string>(METHODS);
+
+/** Where the server's request listener (src/app.ts) finds the calls it serves without Fastify. */
+export interface Dispatcher {
+  /**
+   * Serves a request of the HTTP server when it is a call of an HTTP route
+   * (true), else leaves it to Fastify (false): while the gateway closes, and
+   * for URLs only the router can judge.
+   */
+  dispatch?: (req: IncomingMessage, res: ServerResponse) => boolean;
+}
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -36,21 +45,71 @@ declare module 'fastify' {
     /** The session the route's token came from (undefined: anonymous, or a client token). */
     routeSession: SessionData | undefined;
     /** When the upstream request was sent, and its time to headers (ms). */
-    upstreamTiming: { start: bigint; ms?: number } | undefined;
+    upstreamTiming: { start: number; ms?: number } | undefined;
   }
 }
 
 interface RouteOpts { config: Config; route: Route }
 
-export default async function apiProxy(fastify: FastifyInstance, { config }: { config: Config }) {
+export default async function apiProxy(fastify: FastifyInstance, { config, dispatcher }: { config: Config; dispatcher?: Dispatcher }) {
   fastify.decorateRequest('accessToken', undefined);
   fastify.decorateRequest('routeSession', undefined);
   fastify.decorateRequest('upstreamTiming', undefined);
 
-  // one line per API call, refused or proxied (Fastify's own request lines
-  // are off for these paths: src/app.ts); callback-style, no promise per call
+  const calls = createCallHandler({
+    config,
+    log: fastify.log,
+    metrics: fastify.metrics,
+    routeToken: (call, route) => fastify.routeToken(call, route),
+    parseCookie: (header) => fastify.parseCookie(header),
+    closing: () => fastify.draining.closing,
+    closeIdleConnections: () => fastify.server.closeIdleConnections(),
+  });
+  const httpRoutes: CallRoute[] = [];
+  for (const route of config.routes) {
+    if (route.websocket) {
+      await fastify.register(wsRoute, { config, route });
+      continue;
+    }
+    const target = calls.routeOf(route);
+    httpRoutes.push(target);
+    fastify.addHook('onClose', async () => target.upstream.pool.close());
+    // what reaches the router (inject; a prefix matched only once decoded:
+    // the call refuses it with 400): the same call, on the raw request
+    await fastify.register(async (scope) => {
+      // bodies stream to the upstream untouched: no parsing, no body limit here
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
+      for (const url of [route.prefix, `${route.prefix}/*`]) {
+        scope.route({
+          method: [...METHODS], url, exposeHeadRoute: false, config: { selfObserved: true },
+          handler(request, reply) {
+            reply.hijack();
+            return calls.handle(request.raw, reply.raw, target, String(request.id));
+          },
+        });
+      }
+    });
+  }
+
+  if (dispatcher) {
+    dispatcher.dispatch = (req, res) => {
+      if (fastify.draining.closing || !PROXIED_METHOD.has(req.method!)) return false;
+      const url = req.url!;
+      for (const target of httpRoutes) {
+        const { prefix } = target.route;
+        if (!underRoute(url, [target.route]) || url.length - prefix.length > MAX_PATH_AFTER_PREFIX) continue;
+        void calls.handle(req, res, target);
+        return true;
+      }
+      return false;
+    };
+  }
+
+  // a WebSocket route's HTTP calls: one line each, as src/proxy/call.ts logs
   fastify.addHook('onResponse', (request, reply, done) => {
-    if ((request.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') !== false) {
+    if (request.routeOptions.config && !(request.routeOptions.config as { selfObserved?: boolean }).selfObserved
+      && (request.log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') !== false) {
       const timing = request.upstreamTiming;
       request.log.info({
         method: request.method, url: redactUrl(request.url), status: reply.statusCode, upstreamMs: timing?.ms, responseTime: reply.elapsedTime,
@@ -58,13 +117,9 @@ export default async function apiProxy(fastify: FastifyInstance, { config }: { c
     }
     done();
   });
-
-  for (const route of config.routes) {
-    await fastify.register(route.websocket ? wsRoute : httpRoute, { config, route });
-  }
 }
 
-/** What every request header rewrite of a route shares. */
+/** What every request header rewrite of a WebSocket route shares. */
 function forwardContext(config: Config, route: Route) {
   const trustProxy = config.trustProxy !== false;
   const publicProto = config.publicUrl.protocol.slice(0, -1);
@@ -84,14 +139,13 @@ function forwardContext(config: Config, route: Route) {
   });
 }
 
-/** The checks before a call reaches the upstream (see the top of the file). */
+/** The checks before a WebSocket route's request reaches the upstream (see src/proxy/call.ts). */
 function guard(fastify: FastifyInstance, config: Config, route: Route) {
   return async function preHandler(request: FastifyRequest) {
     const upgrade = request.headers.upgrade;
     if (upgrade) {
-      // without websocket, an upgrade can still be routed here once any
-      // plugin listens for upgrades (the frontend proxy's hot reload): refuse it
-      if (!route.websocket || upgrade.toLowerCase() !== 'websocket') throw new UpgradeRefused();
+      if (upgrade.toLowerCase() !== 'websocket') throw new UpgradeRefused();
+      // a WebSocket upgrade cannot carry the CSRF header: its Origin must be PUBLIC_URL's
       if (request.headers.origin !== config.publicOrigin) throw new CsrfRejected();
     } else {
       await fastify.requireCsrf(request);
@@ -109,46 +163,6 @@ function upstreamFailed(fastify: FastifyInstance, reply: FastifyReply, error: un
   fastify.metrics.upstreamErrors.inc({ kind: timeout ? 'timeout' : 'unreachable' });
   const e = timeout ? new UpstreamTimeout() : new UpstreamUnreachable();
   return reply.code(e.statusCode!).type('application/json').send({ error: PUBLIC_ERROR[e.code] });
-}
-
-/** An HTTP route over src/proxy/forward.ts. */
-async function httpRoute(fastify: FastifyInstance, { config, route }: RouteOpts) {
-  const upstream = createUpstream(route.upstream, { headersTimeoutMs: config.upstreamTimeoutMs });
-  fastify.addHook('onClose', async () => upstream.close());
-  const ownCookies = [config.cookieName, config.loginCookieName];
-  const context = forwardContext(config, route);
-  const responseHeaders = (h: IncomingHttpHeaders) => browserResponseHeaders(h, ownCookies) as IncomingHttpHeaders;
-
-  // bodies stream to the upstream untouched: no parsing, no body limit here
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
-
-  const preHandler = guard(fastify, config, route);
-  async function handler(request: FastifyRequest, reply: FastifyReply) {
-    const raw = request.raw.url ?? '/';
-    if (!raw.startsWith(route.prefix)) throw new BadPath();
-    const rest = upstream.basePath + raw.slice(route.prefix.length);
-    const path = rest.startsWith('/') ? rest : `/${rest}`;
-    const timing = { start: process.hrtime.bigint() } as { start: bigint; ms?: number };
-    request.upstreamTiming = timing;
-    try {
-      return await forward(upstream, request, reply, {
-        path,
-        headers: upstreamRequestHeaders(request.headers, context(request)),
-        responseHeaders,
-        onResponse: () => {
-          timing.ms = Number(process.hrtime.bigint() - timing.start) / 1e6;
-          fastify.metrics.upstreamLatency.observe(timing.ms / 1000);
-        },
-      });
-    } catch (e) {
-      if (e instanceof UpstreamTimeout || e instanceof UpstreamUnreachable) return upstreamFailed(fastify, reply, e);
-      throw e;
-    }
-  }
-  for (const url of [route.prefix, `${route.prefix}/*`]) {
-    fastify.route({ method: ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'], url, preHandler, handler, exposeHeadRoute: false });
-  }
 }
 
 /** A `websocket: true` route: HTTP and WebSocket upgrades over @fastify/http-proxy. */
@@ -181,13 +195,13 @@ async function wsRoute(fastify: FastifyInstance, { config, route }: RouteOpts) {
     preHandler: guard(fastify, config, route),
     replyOptions: {
       rewriteRequestHeaders: (request, headers) => {
-        (request as FastifyRequest).upstreamTiming = { start: process.hrtime.bigint() };
+        (request as FastifyRequest).upstreamTiming = { start: performance.now() };
         return upstreamRequestHeaders(headers, context(request as FastifyRequest));
       },
       rewriteHeaders: (headers, request) => {
         const timing = (request as FastifyRequest | undefined)?.upstreamTiming;
         if (timing) {
-          timing.ms = Number(process.hrtime.bigint() - timing.start) / 1e6;
+          timing.ms = performance.now() - timing.start;
           fastify.metrics.upstreamLatency.observe(timing.ms / 1000);
         }
         return browserResponseHeaders(headers, ownCookies) as typeof headers;

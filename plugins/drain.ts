@@ -8,8 +8,16 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** `closing` once fastify.close() has begun (src/proxy/call.ts drains the same way). */
+    draining: { readonly closing: boolean };
+  }
+}
+
 async function drainPlugin(fastify: FastifyInstance) {
   let closing = false;
+  fastify.decorate('draining', { get closing() { return closing; } });
   fastify.addHook('preClose', async () => { closing = true; });
   // callback-style hooks: they run on every response, and cost no promise
   fastify.addHook('onSend', (request, reply, payload, done) => {

@@ -17,17 +17,34 @@ declare module 'fastify' {
 
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
+/** Labelled children kept for the request histogram (one per method, status and route). */
+const MAX_CHILDREN = 10_000;
+
 export function createMetrics(sessionCount: () => number | undefined) {
   const registry = new Registry();
   // the standard unprefixed process_* and nodejs_* names, as Node.js dashboards expect them
   collectDefaultMetrics({ register: registry });
   const counter = <L extends string>(name: string, help: string, labelNames: L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers: [registry] });
+  const requestDuration = new Histogram({
+    name: 'bff_http_request_duration_seconds', help: 'Duration of HTTP requests by route', labelNames: ['method', 'route', 'status_code'], buckets: BUCKETS, registers: [registry],
+  });
+  // the labelled child of each (method, route, status) is kept: prom-client
+  // would hash the label object on every observation of the hot path
+  const children = new Map<string, { observe(v: number): void }>();
   return {
     registry,
-    requestDuration: new Histogram({
-      name: 'bff_http_request_duration_seconds', help: 'Duration of HTTP requests by route', labelNames: ['method', 'route', 'status_code'], buckets: BUCKETS, registers: [registry],
-    }),
+    requestDuration,
+    /** One request of `route` (the router's pattern, or 'unmatched') that took `seconds`. */
+    observeRequest(method: string, route: string, status: number, seconds: number) {
+      const key = `${method} ${status} ${route}`;
+      let child = children.get(key);
+      if (!child) {
+        child = requestDuration.labels({ method, route, status_code: status });
+        if (children.size < MAX_CHILDREN) children.set(key, child);
+      }
+      child.observe(seconds);
+    },
     upstreamLatency: new Histogram({
       name: 'bff_upstream_latency_seconds', help: 'Time to the upstream\'s response headers', buckets: BUCKETS, registers: [registry],
     }),
@@ -49,18 +66,11 @@ async function metricsPlugin(fastify: FastifyInstance, { config, sessionCount }:
   const metrics = createMetrics(sessionCount);
   fastify.decorate('metrics', metrics);
 
-  // the labelled child of each (method, route, status) is kept: prom-client
-  // would hash the label object on every observation of the hot path
-  const children = new Map<string, { observe(v: number): void }>();
   fastify.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    const key = `${request.method} ${reply.statusCode} ${route}`;
-    let child = children.get(key);
-    if (!child) {
-      child = metrics.requestDuration.labels({ method: request.method, route, status_code: reply.statusCode });
-      if (children.size < 10_000) children.set(key, child);
+    // a proxied call measures itself (src/proxy/call.ts)
+    if (!(request.routeOptions.config as { selfObserved?: boolean } | undefined)?.selfObserved) {
+      metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     }
-    child.observe(reply.elapsedTime / 1000);
     done();
   });
 

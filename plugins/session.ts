@@ -8,7 +8,7 @@
 // to detect changes, has a callback store API, and does not know our two
 // lifetimes; what we need is this file.
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../src/config.js';
 import { randomId } from '../src/session/crypto.js';
 import { wantedLifetime, type SessionData, type SessionStore } from '../src/session/store.js';
@@ -19,12 +19,26 @@ declare module 'fastify' {
     sessions: Sessions;
   }
   interface FastifyRequest {
-    /** The session id once loadSession found a live session. */
-    sessionId: string | undefined;
-    session: SessionData | undefined;
-    /** Epoch seconds at which the session ends if nothing else happens. */
-    sessionExpiresAt: number;
+    sessionId: SessionRequest['sessionId'];
+    session: SessionRequest['session'];
+    sessionExpiresAt: SessionRequest['sessionExpiresAt'];
   }
+}
+
+/**
+ * What reading a session needs of a request, and what it leaves there: a
+ * FastifyRequest, or the plain call object of the proxy's own hot path
+ * (src/proxy/call.ts), which runs without one.
+ */
+export interface SessionRequest {
+  log: FastifyBaseLogger;
+  /** The request's cookies by name (@fastify/cookie's parse). */
+  cookies: Record<string, string | undefined>;
+  /** The session id once load() found a live session. */
+  sessionId: string | undefined;
+  session: SessionData | undefined;
+  /** Epoch seconds at which the session ends if nothing else happens. */
+  sessionExpiresAt: number;
 }
 
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
@@ -33,29 +47,26 @@ export const VERIFIED_CACHE = 10_000;
 export interface Sessions {
   store: SessionStore;
   /** The request's live session (read at most once per request), or undefined. */
-  load(request: FastifyRequest): Promise<SessionData | undefined>;
+  load(request: SessionRequest): Promise<SessionData | undefined>;
   /** Starts a new session (a new id, whatever the browser had) and sets its cookie. */
   start(request: FastifyRequest, reply: FastifyReply, data: SessionData): Promise<void>;
-  /** Writes a changed session back with its remaining lifetime, unless it ended meanwhile. */
-  save(request: FastifyRequest, data: SessionData): Promise<void>;
   /** Ends the request's session (if any) and clears the cookie. */
   end(request: FastifyRequest, reply: FastifyReply): Promise<void>;
   /** The throttle of the idle clock, in seconds. */
   touchInterval: number;
 }
 
-/** Converts a store failure into a 503 at the boundary. */
-async function guard<T>(request: FastifyRequest, op: () => Promise<T>): Promise<T> {
-  try {
-    return await op();
-  } catch (e) {
-    request.log.error({ err: e }, 'session store failed');
-    request.server.metrics.storeErrors.inc();
-    throw new StoreUnavailable();
-  }
-}
-
 async function sessionPlugin(fastify: FastifyInstance, { config, store }: { config: Config; store: SessionStore }) {
+  /** Converts a store failure into a 503 at the boundary. */
+  const guard = async <T>(request: SessionRequest, op: () => Promise<T>): Promise<T> => {
+    try {
+      return await op();
+    } catch (e) {
+      request.log.error({ err: e }, 'session store failed');
+      fastify.metrics.storeErrors.inc();
+      throw new StoreUnavailable();
+    }
+  };
   const cookieOptions = {
     path: '/',
     httpOnly: true,
@@ -77,12 +88,12 @@ async function sessionPlugin(fastify: FastifyInstance, { config, store }: { conf
   // same browser sends the same value on every call, and an HMAC per call is
   // the hot path's largest cryptographic cost (bounded; cleared when full)
   const verified = new Map<string, string>();
-  const cookieId = (request: FastifyRequest): string | undefined => {
+  const cookieId = (request: SessionRequest): string | undefined => {
     const raw = request.cookies[config.cookieName];
     if (!raw || raw.length > 256) return undefined;
     const known = verified.get(raw);
     if (known) return known;
-    const u = request.unsignCookie(raw);
+    const u = fastify.unsignCookie(raw);
     if (!u.valid || !u.value || !ID_PATTERN.test(u.value)) return undefined;
     if (verified.size >= VERIFIED_CACHE) verified.clear();
     verified.set(raw, u.value);
@@ -93,7 +104,7 @@ async function sessionPlugin(fastify: FastifyInstance, { config, store }: { conf
     store,
     touchInterval,
     async load(request) {
-      const r = request as FastifyRequest & { [loaded]: boolean };
+      const r = request as SessionRequest & { [loaded]?: boolean };
       if (r[loaded]) return request.session;
       r[loaded] = true;
       const id = cookieId(request);
@@ -127,15 +138,6 @@ async function sessionPlugin(fastify: FastifyInstance, { config, store }: { conf
       request.session = data;
       request.sessionExpiresAt = Math.floor(now + ttl);
       reply.setCookie(config.cookieName, id, cookieOptions);
-    },
-    async save(request, data) {
-      const id = request.sessionId;
-      if (!id) return;
-      const ttl = request.sessionExpiresAt - Date.now() / 1000;
-      if (ttl <= 0) return;
-      // over a live session only: one ended meanwhile (logout elsewhere) stays ended
-      if (!(await guard(request, () => store.update(id, data, ttl)))) return;
-      request.session = data;
     },
     async end(request, reply) {
       const id = request.sessionId ?? cookieId(request);

@@ -8,7 +8,8 @@
 // refresh), `client` the gateway's client-credentials token (503 when the
 // provider fails), `none` nothing.
 import fp from 'fastify-plugin';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { SessionRequest } from './session.js';
 import type { Config } from '../src/config.js';
 import { createRefresher, RefreshFailed } from '../src/oidc/refresh.js';
 import { ProviderUnavailable, StoreUnavailable, Unauthenticated } from '../src/errors.js';
@@ -32,9 +33,9 @@ export function routeTarget(route: Route): TokenTarget | undefined {
 declare module 'fastify' {
   interface FastifyInstance {
     /** The request's session with a usable access token; throws 401/503. */
-    freshSession(request: FastifyRequest): Promise<SessionData>;
+    freshSession(request: SessionRequest): Promise<SessionData>;
     /** The token `route`'s policy sends upstream; throws 401/503. */
-    routeToken(request: FastifyRequest, route: Route): Promise<RouteToken>;
+    routeToken(request: SessionRequest, route: Route): Promise<RouteToken>;
   }
 }
 
@@ -52,7 +53,7 @@ async function tokensPlugin(fastify: FastifyInstance, { config }: { config: Conf
     skew: config.refreshSkew,
   });
 
-  const sessionFailed = (request: FastifyRequest, e: unknown): never => {
+  const sessionFailed = (request: SessionRequest, e: unknown): never => {
     if (e instanceof RefreshFailed) {
       request.log.warn({ reason: e.message }, e.outcome === 'ended' ? 'session ended at refresh' : 'refresh unavailable');
       if (e.outcome === 'ended') {
@@ -67,7 +68,7 @@ async function tokensPlugin(fastify: FastifyInstance, { config }: { config: Conf
   };
 
   /** The user's token for `route`: the session's, or one for the route's own target. */
-  const userToken = async (request: FastifyRequest, route: Route): Promise<RouteToken> => {
+  const userToken = async (request: SessionRequest, route: Route): Promise<RouteToken> => {
     const session = await fastify.freshSession(request);
     const target = routeTarget(route);
     if (!target) return { token: session.accessToken, session };
@@ -80,7 +81,7 @@ async function tokensPlugin(fastify: FastifyInstance, { config }: { config: Conf
     }
   };
 
-  fastify.decorate('routeToken', async (request: FastifyRequest, route: Route): Promise<RouteToken> => {
+  fastify.decorate('routeToken', async (request: SessionRequest, route: Route): Promise<RouteToken> => {
     switch (route.token) {
       case 'user':
         return userToken(request, route);
@@ -105,7 +106,7 @@ async function tokensPlugin(fastify: FastifyInstance, { config }: { config: Conf
     }
   });
 
-  fastify.decorate('freshSession', async (request: FastifyRequest) => {
+  fastify.decorate('freshSession', async (request: SessionRequest) => {
     const session = await fastify.sessions.load(request);
     if (!session) throw new Unauthenticated();
     try {

@@ -1,13 +1,13 @@
 // The root plugin: registers every concern in a visible order and owns the
 // error and 404 handlers. No logic of its own.
-import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import fp from 'fastify-plugin';
 import type { Config } from './config.js';
 import type { SessionStore } from './session/store.js';
 import { createStore } from './session/factory.js';
-import { loggerOptions } from './logger.js';
+import { loggerOptions, requestId } from './logger.js';
 import { underRoute } from './routes.js';
 import { PUBLIC_ERROR } from './errors.js';
 import { errorPage, wantsHtml } from './pages.js';
@@ -23,10 +23,11 @@ import callback from '../plugins/callback.js';
 import me from '../plugins/me.js';
 import logout from '../plugins/logout.js';
 import backchannelLogout from '../plugins/backchannel-logout.js';
-import apiProxy from '../plugins/api-proxy.js';
+import apiProxy, { type Dispatcher } from '../plugins/api-proxy.js';
 import authRateLimit from '../plugins/rate-limit.js';
 import drain from '../plugins/drain.js';
 import { clientErrorHandler } from './client-error.js';
+import { MAX_PATH_AFTER_PREFIX } from './proxy/call.js';
 import staticSite from '../plugins/static-site.js';
 import frontendProxy from '../plugins/frontend-proxy.js';
 
@@ -48,8 +49,6 @@ export const REQUEST_TIMEOUT_MS = 300_000;
  *  never reuses a socket we are closing. Node's default is 5 s. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /** The short word of a status, for errors that are not ours (body parser, router). */
 const STATUS_WORD: Record<number, string> = {
   400: 'bad_request', 404: 'not_found', 405: 'method_not_allowed', 406: 'not_acceptable', 408: 'request_timeout',
@@ -62,7 +61,7 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
 }
 
-async function app(fastify: FastifyInstance, { config, store }: { config: Config; store: SessionStore }) {
+async function app(fastify: FastifyInstance, { config, store, dispatcher }: { config: Config; store: SessionStore; dispatcher?: Dispatcher }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
@@ -103,7 +102,7 @@ async function app(fastify: FastifyInstance, { config, store }: { config: Config
   await fastify.register(me);
   await fastify.register(logout, { config });
   await fastify.register(backchannelLogout, { config });
-  await fastify.register(apiProxy, { config });
+  await fastify.register(apiProxy, { config, dispatcher });
   // the SPA's front door (one of the two, or neither: unknown paths stay 404)
   if (config.staticDir) await fastify.register(staticSite, { config });
   if (config.frontendUpstream) await fastify.register(frontendProxy, { config });
@@ -127,9 +126,33 @@ export function trustProxyOption(tp: Config['trustProxy']): boolean | string[] |
   return typeof tp === 'number' ? (_address: string, hop: number) => hop < tp : tp;
 }
 
+/**
+ * The HTTP server, as Fastify would make it (the same options and timeouts),
+ * whose request listener hands the calls of HTTP API routes straight to
+ * src/proxy/call.ts (`dispatch`, set once the routes exist) and everything
+ * else to Fastify. The proxy's hot path skips the framework's per-request
+ * work (request and reply objects, hooks, a child logger), which cost as
+ * much as the proxying itself (README, Performance).
+ */
+function serverFactory(calls: Dispatcher) {
+  type Options = { http?: ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
+  return (handler: (req: IncomingMessage, res: ServerResponse) => void, opts: Options) => {
+    const server = createServer(opts.http ?? {}, (req, res) => {
+      if (calls.dispatch?.(req, res)) return;
+      handler(req, res);
+    });
+    server.keepAliveTimeout = opts.keepAliveTimeout!;
+    server.requestTimeout = opts.requestTimeout!;
+    server.setTimeout(opts.connectionTimeout!);
+    return server;
+  };
+}
+
 /** A Fastify instance with the gateway registered, not yet listening. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const calls: Dispatcher = {};
   const fastify: FastifyInstance = Fastify({
+    serverFactory: serverFactory(calls),
     logger: deps.logger ?? loggerOptions(config),
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: BODY_LIMIT,
@@ -138,11 +161,8 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
-    routerOptions: { maxParamLength: 2048 },
+    genReqId: (req) => requestId(req.headers),
+    routerOptions: { maxParamLength: MAX_PATH_AFTER_PREFIX },
     return503OnClosing: true,
     // a proxied call is one log line of its own (plugins/api-proxy.ts), not
     // Fastify's two ('incoming request', 'request completed')
@@ -152,6 +172,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   });
   const store = deps.store ?? await createStore(config, fastify.log);
   fastify.addHook('onClose', async () => store.close());
-  await fastify.register(rootPlugin, { config, store });
+  await fastify.register(rootPlugin, { config, store, dispatcher: calls });
   return fastify;
 }

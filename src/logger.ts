@@ -1,6 +1,8 @@
 // pino options: redaction of every header and field that can carry a secret,
 // and a request serializer that never logs the values of the callback's
 // `code`/`state` or of any token-bearing query parameter.
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyServerOptions } from 'fastify';
 import type { Config } from './config.js';
 
@@ -16,6 +18,14 @@ export const REDACT_PATHS = [
 ];
 
 const SECRET_PARAMS = /^(code|state|session_state|access_token|refresh_token|id_token|logout_token|token|client_secret|code_verifier|nonce|iss)$/i;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The request id of a request: the client's X-Request-Id when it is sane, else a new UUID. */
+export function requestId(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
 
 /** The URL with the values of secret-bearing query parameters replaced. */
 export function redactUrl(url: string): string {

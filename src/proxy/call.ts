@@ -1,0 +1,220 @@
+// One proxied API call, on Node's own request and response: everything an
+// HTTP route (plugins/api-proxy.ts) does. The server's request listener runs
+// it directly for every request under a route's prefix (src/app.ts
+// serverFactory: no Fastify request, reply, hooks or child logger per call,
+// which cost as much as the proxying itself); a Fastify route runs the same
+// function for what reaches the router (inject, a prefix only the router's
+// decoding matches).
+//
+// Order of the checks: an upgrade on a route without `websocket` (400), CSRF
+// (403), a path that leaves the prefix (400), the token policy (401/503;
+// plugins/tokens.ts routeToken, which reads the session once). Upstream
+// failures: 502 JSON, no response headers within UPSTREAM_TIMEOUT: 504 JSON.
+// Bodies stream both ways; the path after the prefix and the query pass
+// exactly as the client sent them (pathEscapes refused anything that could
+// leave the prefix). Every call is one log line ('proxied call', or 'api call
+// refused' with its error code) with its request id, status and times, and
+// one observation of bff_http_request_duration_seconds (and of
+// bff_upstream_latency_seconds when the upstream answered).
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { EventEmitter } from 'node:events';
+import type { FastifyBaseLogger, FastifyError } from 'fastify';
+import proxyAddr from '@fastify/proxy-addr';
+import { errors as undiciErrors } from 'undici';
+import type { Config } from '../config.js';
+import type { Route } from '../routes.js';
+import type { SessionData } from '../session/store.js';
+import type { SessionRequest } from '../../plugins/session.js';
+import type { RouteToken } from '../../plugins/tokens.js';
+import type { createMetrics } from '../../plugins/metrics.js';
+import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../errors.js';
+import { csrfOk } from '../csrf.js';
+import { redactUrl, requestId } from '../logger.js';
+import { pathEscapes } from './path.js';
+import { upstreamRequestHeaders, browserResponseHeaders } from './headers.js';
+import { renderHeaders } from './templates.js';
+import { createUpstream, type Upstream } from './forward.js';
+
+/** The longest path after a prefix that is proxied; longer ones get Fastify's 414 (its maxParamLength). */
+export const MAX_PATH_AFTER_PREFIX = 2048;
+
+export interface CallDeps {
+  config: Config;
+  log: FastifyBaseLogger;
+  metrics: ReturnType<typeof createMetrics>;
+  routeToken(call: SessionRequest, route: Route): Promise<RouteToken>;
+  parseCookie(header: string): Record<string, string | undefined>;
+  /** Whether the gateway is closing (plugins/drain.ts): answers then carry Connection: close. */
+  closing(): boolean;
+  closeIdleConnections(): void;
+}
+
+/** An HTTP route ready to serve calls. */
+export interface CallRoute {
+  route: Route;
+  upstream: Upstream;
+  /** Client headers dropped: the route's `headers.drop` and the names it sets (undefined: none). */
+  drop?: string[];
+  templated: boolean;
+}
+
+/** The state of one call: what reading the session needs and leaves (plugins/session.ts). */
+class Call implements SessionRequest {
+  sessionId: string | undefined = undefined;
+  session: SessionData | undefined = undefined;
+  sessionExpiresAt = 0;
+  readonly cookies: Record<string, string | undefined>;
+  #log: FastifyBaseLogger | undefined;
+  constructor(private readonly root: FastifyBaseLogger, readonly id: string, cookies: Record<string, string | undefined>) {
+    this.cookies = cookies;
+  }
+
+  /** A child logger with the request id, made only when something logs. */
+  get log(): FastifyBaseLogger {
+    return (this.#log ??= this.root.child({ reqId: this.id }));
+  }
+}
+
+/** The client address and, under TRUST_PROXY, the chain Fastify's request.ips would give. */
+function addressesOf(trust: ((addr: string, hop: number) => boolean) | undefined) {
+  return (req: IncomingMessage): { ip: string; ips?: string[] } => {
+    if (!trust) return { ip: req.socket.remoteAddress ?? '' };
+    const ips = proxyAddr.all(req, trust);
+    return { ip: ips[ips.length - 1], ips };
+  };
+}
+
+/** TRUST_PROXY as a proxy-addr trust function (the same as Fastify's request.ip uses), or none. */
+export function trustFunction(tp: Config['trustProxy']): ((addr: string, hop: number) => boolean) | undefined {
+  if (tp === false) return undefined;
+  if (tp === true) return () => true;
+  if (typeof tp === 'number') return (_addr, hop) => hop < tp;
+  return proxyAddr.compile(tp);
+}
+
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+}
+
+export function createCallHandler(deps: CallDeps) {
+  const { config, log, metrics } = deps;
+  const addresses = addressesOf(trustFunction(config.trustProxy));
+  const trustProxy = config.trustProxy !== false;
+  const publicProto = config.publicUrl.protocol.slice(0, -1);
+  const publicHost = config.publicUrl.host;
+  const ownCookies = [config.cookieName, config.loginCookieName];
+  const csrf = { csrfHeader: config.csrfHeader, publicOrigin: config.publicOrigin };
+  const infoEnabled = () => (log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') !== false;
+
+  /** An HTTP route's upstream pool, closed with close(). */
+  function routeOf(route: Route): CallRoute {
+    const drop = [...route.dropHeaders, ...Object.keys(route.setHeaders)];
+    return {
+      route,
+      upstream: createUpstream(route.upstream, { headersTimeoutMs: config.upstreamTimeoutMs }),
+      drop: drop.length ? drop : undefined,
+      templated: Object.keys(route.setHeaders).length > 0,
+    };
+  }
+
+  function answerError(call: Call, res: ServerResponse, err: FastifyError): void {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    const ours = Boolean(err.code && PUBLIC_ERROR[err.code]);
+    if (!ours) call.log.error({ err }, 'request failed');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = JSON.stringify({ error: (ours && PUBLIC_ERROR[err.code]) || 'internal' });
+    const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+    if (deps.closing()) headers.connection = 'close';
+    res.writeHead(status, headers).end(body);
+  }
+
+  /**
+   * Serves one call of `target`'s route. `id`: the request id when Fastify
+   * already made one. Never rejects: every failure is answered here.
+   */
+  async function handle(req: IncomingMessage, res: ServerResponse, target: CallRoute, id?: string): Promise<void> {
+    const started = performance.now();
+    const { route, upstream, drop } = target;
+    const url = req.url ?? '/';
+    const cookieHeader = req.headers.cookie;
+    const call = new Call(log, id ?? requestId(req.headers), cookieHeader ? deps.parseCookie(cookieHeader) : {});
+    let upstreamMs: number | undefined;
+    let code: string | undefined;
+    res.once('finish', () => {
+      const elapsed = performance.now() - started;
+      metrics.observeRequest(req.method!, routeLabel(route, url), res.statusCode, elapsed / 1000);
+      if (deps.closing()) deps.closeIdleConnections();
+      if (upstreamMs !== undefined) metrics.upstreamLatency.observe(upstreamMs / 1000);
+      const level = res.statusCode >= 500 && upstreamMs === undefined ? 'warn' : 'info';
+      if (level === 'info' && !infoEnabled()) return;
+      call.log[level]({
+        method: req.method, url: redactUrl(url), status: res.statusCode, code, upstreamMs, responseTime: elapsed,
+      }, upstreamMs !== undefined ? 'proxied call' : 'api call refused');
+    });
+
+    try {
+      if (req.headers.upgrade) {
+        // an upgrade can reach a route without websocket once any plugin
+        // listens for upgrades (the frontend proxy's hot reload): refuse it
+        throw new UpgradeRefused();
+      }
+      if (!csrfOk(req.headers, csrf)) throw new CsrfRejected();
+      if (!url.startsWith(route.prefix) || pathEscapes(url)) throw new BadPath();
+      const { token, session } = await deps.routeToken(call, route);
+
+      const { ip, ips } = addresses(req);
+      const headers = upstreamRequestHeaders(req.headers, {
+        trustProxy, publicProto, publicHost, accessToken: token, requestId: call.id, clientIp: ip, clientIps: ips,
+        drop, set: target.templated ? renderHeaders(route.setHeaders, session) : undefined,
+      });
+      const body = hasBody(req.headers) ? req : undefined;
+      if (!body && headers['content-length'] !== undefined) delete headers['content-length'];
+      const rest = upstream.basePath + url.slice(route.prefix.length);
+
+      // the client went away before the upstream answered: stop the upstream
+      // request too (undici takes an EventEmitter as signal: an
+      // AbortController per call costs more than the rest of this function)
+      const signal = new EventEmitter();
+      const onClose = () => { if (!res.writableFinished) signal.emit('abort'); };
+      res.once('close', onClose);
+      const sent = performance.now();
+      let answer;
+      try {
+        answer = await upstream.pool.request({ method: req.method as 'GET', path: rest.startsWith('/') ? rest : `/${rest}`, headers, body, signal });
+      } catch (e) {
+        if (e instanceof undiciErrors.RequestAbortedError) return; // nobody to answer: the browser left
+        const timeout = e instanceof undiciErrors.HeadersTimeoutError;
+        call.log.warn({ err: e }, timeout ? 'upstream timed out' : 'upstream unreachable');
+        metrics.upstreamErrors.inc({ kind: timeout ? 'timeout' : 'unreachable' });
+        throw timeout ? new UpstreamTimeout() : new UpstreamUnreachable();
+      } finally {
+        res.off('close', onClose);
+      }
+      upstreamMs = performance.now() - sent;
+      const out = browserResponseHeaders(answer.headers as IncomingHttpHeaders, ownCookies);
+      if (deps.closing() && req.httpVersionMajor === 1) out.connection = 'close';
+      res.writeHead(answer.statusCode, out as IncomingHttpHeaders);
+      // a failure mid-body (either side) destroys both: the browser sees a cut
+      // response (not stream.pipeline: it builds an AbortController and a
+      // DOMException per call)
+      const upstreamBody = answer.body;
+      upstreamBody.once('error', () => res.destroy());
+      res.once('close', () => { if (!upstreamBody.readableEnded) upstreamBody.destroy(); });
+      upstreamBody.pipe(res);
+    } catch (e) {
+      code = (e as FastifyError).code;
+      answerError(call, res, e as FastifyError);
+    }
+  }
+
+  return { routeOf, handle };
+}
+
+/** The route pattern a call matched, as Fastify's router names it (the metrics' `route` label). */
+function routeLabel(route: Route, url: string): string {
+  const c = url[route.prefix.length];
+  return c === undefined || c === '?' ? route.prefix : `${route.prefix}/*`;
+}
