@@ -9,9 +9,14 @@
 //   SESSION_SECRET (src/session/crypto.ts), bound to its key name: a dump shows
 //   no token, no claim, and a value copied to another key does not open;
 // - a session's Redis TTL is its idle/absolute lifetime: Redis expires it;
-// - reading a session is one round trip (GET + PTTL pipelined); the idle
-//   touch is a PEXPIRE, never a rewrite of the data; a write (login, refresh)
-//   is one round trip too (SET + index updates pipelined);
+// - reading a session is one GET; the idle touch is a PEXPIRE, never a
+//   rewrite of the data; a write (login, refresh) is one round trip (SET +
+//   index updates pipelined);
+// - the remaining lifetime a read reports comes from what this process last
+//   learnt of the key's TTL (its own write or touch, or a PTTL sent with the
+//   GET), for TTL_KNOWLEDGE_MS at most: a lower bound, since only touches
+//   extend a TTL; so a session used on this instance costs a PTTL once every
+//   few seconds, not one per call;
 // - commands are auto-pipelined (ioredis enableAutoPipelining): what the
 //   concurrent requests of one event-loop turn send goes out in one write, and
 //   a value read again unchanged is not decrypted again (the last opened value
@@ -36,8 +41,10 @@ export const CONNECT_TIMEOUT_MS = 2_000;
 export const MAX_RECONNECT_DELAY_MS = 2_000;
 /** The absolute session lifetime assumed for the index when none is given (SESSION_MAX_AGE's default). */
 export const DEFAULT_MAX_AGE_S = 86_400;
-/** Sessions whose key name and last opened value are kept in memory (per process). */
+/** Sessions whose key name, last opened value and known TTL are kept in memory (per process). */
 export const OPENED_CACHE = 10_000;
+/** How long what this process learnt of a session's TTL stands in for a PTTL. */
+export const TTL_KNOWLEDGE_MS = 5_000;
 
 /** Deletes every session key listed in the sets KEYS, then the sets; returns how many sessions existed. */
 const DESTROY_INDEXED = `local n = 0
@@ -144,6 +151,12 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     return key;
   };
   const opened = new Map<string, { sealed: Buffer; data: SessionData }>();
+  /** Key → when this process learnt its TTL, and when the key expires at the earliest (epoch ms). */
+  const ttls = new Map<string, { learnt: number; expiresAt: number }>();
+  const learnTtl = (key: string, ttlMs: number, now = Date.now()) => {
+    if (ttls.size >= OPENED_CACHE) ttls.clear();
+    ttls.set(key, { learnt: now, expiresAt: now + ttlMs });
+  };
   const ms = (seconds: number) => Math.max(1, Math.ceil(seconds * 1000));
 
   const decode = (key: string, buf: Buffer | null): SessionData | undefined => {
@@ -184,6 +197,7 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     if (data.sid) index.bffIndexAdd(names('sid', data.sid)[0], key, indexTtl, prefix);
     if (data.sub) index.bffIndexAdd(names('sub', data.sub)[0], key, indexTtl, prefix);
     const [written] = check(await p.exec());
+    if (written === 'OK') learnTtl(key, ttl);
     return written === 'OK';
   }
 
@@ -193,11 +207,19 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     async get(id) {
       await connected();
       const key = sessionKey(id);
+      const now = Date.now();
+      const known = ttls.get(key);
+      if (known && now - known.learnt < TTL_KNOWLEDGE_MS && known.expiresAt > now) {
+        const data = decode(key, await client.getBuffer(key));
+        if (!data) ttls.delete(key);
+        return data && { data, expiresIn: (known.expiresAt - now) / 1000 };
+      }
       // auto-pipelined: one write with the other requests of this turn
       const [value, pttl] = await Promise.all([client.getBuffer(key), client.pttl(key)]);
       const data = decode(key, value);
-      if (!data) return undefined;
-      return { data, expiresIn: pttl > 0 ? pttl / 1000 : 0 };
+      if (!data || pttl <= 0) return data && { data, expiresIn: 0 };
+      learnTtl(key, pttl, now);
+      return { data, expiresIn: pttl / 1000 };
     },
     async set(id, data, ttlSeconds) {
       await write(id, data, ttlSeconds, false);
@@ -207,12 +229,14 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     },
     async touch(id, ttlSeconds) {
       await connected();
-      await client.pexpire(sessionKey(id), ms(ttlSeconds));
+      const key = sessionKey(id);
+      if (await client.pexpire(key, ms(ttlSeconds)) === 1) learnTtl(key, ms(ttlSeconds));
     },
     async destroy(id) {
       await connected();
       const key = sessionKey(id);
       opened.delete(key);
+      ttls.delete(key);
       await client.del(key);
     },
     async destroyBy({ sid, sub }) {

@@ -11,7 +11,7 @@ import { startRedis, countingRelay } from '../fixtures/redis.js';
 const N = 20;
 const WRITES = ['set', 'pexpire', 'expire', 'del', 'evalsha', 'eval', 'sadd'];
 
-t.test('a proxied call reads its session in one round trip (GET + PTTL) and writes nothing', async (t) => {
+t.test('a proxied call reads its session with one GET and writes nothing; the TTL is known from the login', async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.close());
   const relay = await countingRelay(redis.port);
@@ -28,7 +28,23 @@ t.test('a proxied call reads its session in one round trip (GET + PTTL) and writ
   const stats = await redis.commandStats();
   t.equal(relay.writes(), N, `${N} calls, ${N} round trips`);
   t.equal(stats.get, N, 'one GET per call');
-  t.equal(stats.pttl, N, 'one PTTL per call');
+  t.notOk(stats.pttl, 'no PTTL: this instance wrote the session at login and knows its TTL');
+  for (const w of WRITES) t.notOk(stats[w], `no ${w.toUpperCase()}`);
+});
+
+t.test('an instance that did not write the session asks for its TTL once, not per call', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const stack = await startStack({ instances: 2, deps: () => ({ store: createRedisStore({ url: redis.url, secrets: [SECRET] }) }) });
+  t.teardown(() => stack.close());
+  const [writer, reader] = stack.gateways;
+  const browser = new Browser();
+  await writer.login(browser, { username: 'ines' });
+  await redis.resetStats();
+  for (let i = 0; i < N; i++) t.equal((await reader.call(browser, `/api/item/${i}`)).status, 200);
+  const stats = await redis.commandStats();
+  t.equal(stats.get, N, 'one GET per call');
+  t.equal(stats.pttl, 1, 'one PTTL: the first call\'s');
   for (const w of WRITES) t.notOk(stats[w], `no ${w.toUpperCase()}`);
 });
 
