@@ -58,13 +58,16 @@ export interface Sessions {
 
 async function sessionPlugin(fastify: FastifyInstance, { config, store }: { config: Config; store: SessionStore }) {
   /** Converts a store failure into a 503 at the boundary. */
-  const guard = async <T>(request: SessionRequest, op: () => Promise<T>): Promise<T> => {
+  const storeFailed = (request: SessionRequest, e: unknown): never => {
+    request.log.error({ err: e }, 'session store failed');
+    fastify.metrics.storeErrors.inc();
+    throw new StoreUnavailable();
+  };
+  const guard = <T>(request: SessionRequest, op: () => Promise<T>): Promise<T> => {
     try {
-      return await op();
+      return op().catch((e: unknown) => storeFailed(request, e));
     } catch (e) {
-      request.log.error({ err: e }, 'session store failed');
-      fastify.metrics.storeErrors.inc();
-      throw new StoreUnavailable();
+      return storeFailed(request, e);
     }
   };
   const cookieOptions = {

@@ -143,7 +143,7 @@ export function createCallHandler(deps: CallDeps) {
     const call = new Call(log, id ?? requestId(req.headers), cookieHeader ? deps.parseCookie(cookieHeader) : {});
     let upstreamMs: number | undefined;
     let code: string | undefined;
-    res.once('finish', () => {
+    res.on('finish', () => {
       const elapsed = performance.now() - started;
       metrics.observeRequest(req.method!, routeLabel(route, url), res.statusCode, elapsed / 1000);
       if (deps.closing()) deps.closeIdleConnections();
@@ -155,6 +155,16 @@ export function createCallHandler(deps: CallDeps) {
       }, upstreamMs !== undefined ? 'proxied call' : 'api call refused');
     });
 
+    // the client went away: nothing more is sent upstream, the upstream
+    // request or its body stops (undici takes an EventEmitter as signal: an
+    // AbortController per call costs more than the rest of this function)
+    const signal = new EventEmitter();
+    let upstreamBody: NodeJS.ReadableStream & { destroy(): void; readableEnded: boolean } | undefined;
+    res.on('close', () => {
+      if (res.writableFinished) return;
+      if (upstreamBody) { if (!upstreamBody.readableEnded) upstreamBody.destroy(); } else signal.emit('abort');
+    });
+
     try {
       if (req.headers.upgrade) {
         // an upgrade can reach a route without websocket once any plugin
@@ -164,6 +174,7 @@ export function createCallHandler(deps: CallDeps) {
       if (!csrfOk(req.headers, csrf)) throw new CsrfRejected();
       if (!url.startsWith(route.prefix) || pathEscapes(url)) throw new BadPath();
       const { token, session } = await deps.routeToken(call, route);
+      if (res.destroyed) return; // left while the session was read
 
       const { ip, ips } = addresses(req);
       const headers = upstreamRequestHeaders(req.headers, {
@@ -174,12 +185,6 @@ export function createCallHandler(deps: CallDeps) {
       if (!body && headers['content-length'] !== undefined) delete headers['content-length'];
       const rest = upstream.basePath + url.slice(route.prefix.length);
 
-      // the client went away before the upstream answered: stop the upstream
-      // request too (undici takes an EventEmitter as signal: an
-      // AbortController per call costs more than the rest of this function)
-      const signal = new EventEmitter();
-      const onClose = () => { if (!res.writableFinished) signal.emit('abort'); };
-      res.once('close', onClose);
       const sent = performance.now();
       let answer;
       try {
@@ -190,8 +195,6 @@ export function createCallHandler(deps: CallDeps) {
         call.log.warn({ err: e }, timeout ? 'upstream timed out' : 'upstream unreachable');
         metrics.upstreamErrors.inc({ kind: timeout ? 'timeout' : 'unreachable' });
         throw timeout ? new UpstreamTimeout() : new UpstreamUnreachable();
-      } finally {
-        res.off('close', onClose);
       }
       upstreamMs = performance.now() - sent;
       const out = browserResponseHeaders(answer.headers as IncomingHttpHeaders, ownCookies);
@@ -200,9 +203,11 @@ export function createCallHandler(deps: CallDeps) {
       // a failure mid-body (either side) destroys both: the browser sees a cut
       // response (not stream.pipeline: it builds an AbortController and a
       // DOMException per call)
-      const upstreamBody = answer.body;
-      upstreamBody.once('error', () => res.destroy());
-      res.once('close', () => { if (!upstreamBody.readableEnded) upstreamBody.destroy(); });
+      upstreamBody = answer.body;
+      // first: a destroyed body emits 'error' (undici's RequestAbortedError),
+      // which would take the process down without a listener
+      upstreamBody.on('error', () => res.destroy());
+      if (res.destroyed) { upstreamBody.destroy(); return; }
       upstreamBody.pipe(res);
     } catch (e) {
       code = (e as FastifyError).code;

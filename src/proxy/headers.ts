@@ -82,13 +82,14 @@ function firstValue(v: string | string[] | undefined): string | undefined {
   return s?.split(',')[0]?.trim() || undefined;
 }
 
-const RESPONSE_HOP_BY_HOP = [...HOP_BY_HOP, 'transfer-encoding', 'http2-settings'];
+const RESPONSE_HOP_BY_HOP = new Set([...HOP_BY_HOP, 'transfer-encoding', 'http2-settings']);
 
 /** Drops the upstream's hop-by-hop headers and its Set-Cookie entries for the gateway's own cookie names. */
 export function browserResponseHeaders(headers: OutgoingHttpHeaders, ownCookies: string[]): OutgoingHttpHeaders {
-  const named = connectionNames(headers.connection as string | string[] | undefined);
-  for (const h of named) delete headers[h];
-  for (const h of RESPONSE_HOP_BY_HOP) if (headers[h] !== undefined) delete headers[h];
+  const connection = headers.connection as string | string[] | undefined;
+  if (connection !== undefined) for (const h of connectionNames(connection)) delete headers[h];
+  // one pass over what the upstream sent (a handful of names), not a lookup per hop-by-hop name
+  for (const h in headers) if (RESPONSE_HOP_BY_HOP.has(h)) delete headers[h];
   const sc = headers['set-cookie'];
   if (sc === undefined) return headers;
   const list = (Array.isArray(sc) ? sc : [String(sc)]).filter((c) => {

@@ -1,11 +1,14 @@
 // The two ways a call reaches src/proxy/call.ts: the server's request
 // listener (every real HTTP request under a route's prefix) and the Fastify
 // route (inject, and what only the router matches). Both must behave as one.
+import net from 'node:net';
 import t from 'tap';
 import { startStack, CSRF } from '../fixtures/gateway.js';
 import { Browser, request } from '../fixtures/browser.js';
 import { parsePrometheus, value } from '../fixtures/prometheus.js';
 import { captureLogs } from '../fixtures/logs.js';
+import { sleep } from '../fixtures/net.js';
+import { createMemoryStore } from '../../src/session/memory-store.js';
 
 t.test('a call through the router and the same call over HTTP: same upstream request, answer, log line and metrics', async (t) => {
   const logs = captureLogs('info');
@@ -57,4 +60,31 @@ t.test('a prefix the router matches only once decoded is refused with 400, not p
     t.same(JSON.parse(res.body), { error: 'bad_path' });
   }
   t.equal(upstream.requests.length, 0);
+});
+
+t.test('browsers that leave while the session is read, before, while and after the upstream answers: the gateway stays up', async (t) => {
+  // a session store that takes 30 ms to read (a remote one under load)
+  const memory = createMemoryStore();
+  const store = { ...memory, kind: memory.kind, get: async (id: string) => { await sleep(30); return memory.get(id); } };
+  const stack = await startStack({ deps: { store } });
+  t.teardown(() => stack.close());
+  const { gw, upstream } = stack;
+  const browser = new Browser();
+  await gw.login(browser);
+  const head = (path: string) => `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-csrf: 1\r\nCookie: ${browser.cookieHeader(gw.url)}\r\n\r\n`;
+  const leave = (path: string, afterMs: number, onData = false) => new Promise<void>((resolve) => {
+    const s = net.connect(gw.port, '127.0.0.1', () => s.write(head(path)));
+    s.on('error', () => {});
+    s.on('close', () => resolve());
+    if (onData) s.once('data', () => s.destroy());
+    else setTimeout(() => s.destroy(), afterMs);
+  });
+  await leave('/api/while-reading', 10); // while the session is read
+  await leave('/api/__slow/500', 100); // before the upstream answers
+  await leave('/api/__stream', 0, true); // in the middle of a streamed body
+  // hundreds at once, leaving at every moment around the upstream's answer
+  await Promise.all(Array.from({ length: 300 }, (_, i) => leave(`/api/race/${i}`, 25 + (i % 15))));
+  t.ok(upstream.requests.length > 0, 'calls reached the upstream');
+  const after = await gw.call(browser, '/api/after');
+  t.equal(after.status, 200, 'the gateway still answers');
 });
