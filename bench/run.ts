@@ -10,8 +10,9 @@
 // warm-up and duration for all. The load generator (this process) is pinned
 // to CPU 0 and every server to CPU 1 (taskset) when the machine has two.
 //
-// Prints req/s, p50, p99, peak RSS, each as a ratio to the bare proxy and to
-// the peer; writes bench-results.json. Then a refresh storm (hundreds of
+// Prints req/s, p50, p99, peak RSS and the server's CPU time per call (from
+// /proc: steadier than req/s on a shared machine), as ratios to the bare
+// proxy and to the peer; writes bench-results.json. Then a refresh storm (hundreds of
 // concurrent calls of one session at token expiry: token-endpoint calls and
 // errors). `npm run bench -- --soak 300000` adds the soak: RSS and
 // event-loop delay after warm-up and after that many calls.
@@ -50,10 +51,19 @@ interface Target {
   path: string;
 }
 
-interface Figure { rps: number; p50: number; p99: number; rssMiB: number; errors: number; non2xx: number }
+interface Figure { rps: number; p50: number; p99: number; rssMiB: number; errors: number; non2xx: number; cpuUs: number }
 
 function rssKiB(pid: number): number {
   try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { return 0; }
+}
+
+const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
+/** CPU time (user + system) a process has used, in µs: less noisy than req/s on a shared machine. */
+function cpuUs(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_US;
+  } catch { return NaN; }
 }
 
 async function spawnServer(name: string, cmd: string[], env: Record<string, string>, port: number): Promise<ChildProcess> {
@@ -101,9 +111,11 @@ async function measure(t: Target): Promise<Figure> {
   let peak = 0;
   const pid = t.proc?.pid;
   const sampler = setInterval(() => { if (pid) peak = Math.max(peak, rssKiB(pid)); }, 100);
+  const cpu0 = pid ? cpuUs(pid) : NaN;
   const r = await load(t, DURATION_S);
+  const cpu = pid ? (cpuUs(pid) - cpu0) / r.requests.total : NaN;
   clearInterval(sampler);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, rssMiB: peak / 1024, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, rssMiB: peak / 1024, errors: r.errors + r.timeouts, non2xx: r.non2xx, cpuUs: cpu };
 }
 
 async function gatewayTarget(name: string, idp: Idp, upstreamUrl: string, port: number, env: Record<string, string> = {}): Promise<Target> {
@@ -168,21 +180,28 @@ async function main() {
     for (const t of targets) {
       const f = await measure(t);
       (rounds[t.name] ??= []).push(f);
-      process.stdout.write(`  round ${round} ${t.name.padEnd(20)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  rss ${fmt(f.rssMiB, 1)} MiB${f.errors || f.non2xx ? `  errors ${f.errors} non2xx ${f.non2xx}` : ''}\n`);
+      process.stdout.write(`  round ${round} ${t.name.padEnd(20)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  rss ${fmt(f.rssMiB, 1)} MiB  cpu ${fmt(f.cpuUs, 1)} µs/call${f.errors || f.non2xx ? `  errors ${f.errors} non2xx ${f.non2xx}` : ''}\n`);
     }
   }
   // the best round of each (noise on a shared machine only ever slows a run down)
   const best: Record<string, Figure> = {};
   for (const [name, fs] of Object.entries(rounds)) {
     const b = fs.reduce((a, x) => (x.rps > a.rps ? x : a));
-    best[name] = { ...b, rssMiB: Math.max(...fs.map((x) => x.rssMiB)), errors: fs.reduce((s, x) => s + x.errors, 0), non2xx: fs.reduce((s, x) => s + x.non2xx, 0) };
+    best[name] = {
+      ...b, rssMiB: Math.max(...fs.map((x) => x.rssMiB)), errors: fs.reduce((s, x) => s + x.errors, 0), non2xx: fs.reduce((s, x) => s + x.non2xx, 0),
+      cpuUs: Math.min(...fs.map((x) => x.cpuUs)),
+    };
   }
   const base = best['bare fastify proxy'];
   const peerFig = best['express peer'];
-  process.stdout.write(`\n${'target'.padEnd(20)} ${'req/s'.padStart(8)} ${'p50'.padStart(5)} ${'p99'.padStart(5)} ${'RSS MiB'.padStart(8)}  ${'rps/bare'.padStart(8)} ${'p99/bare'.padStart(8)} ${'rps/peer'.padStart(8)}\n`);
+  process.stdout.write(`\n${'target'.padEnd(20)} ${'req/s'.padStart(8)} ${'p50'.padStart(5)} ${'p99'.padStart(5)} ${'RSS MiB'.padStart(8)} ${'CPU µs'.padStart(7)}  ${'rps/bare'.padStart(8)} ${'p99/bare'.padStart(8)} ${'cpu/bare'.padStart(8)} ${'rps/peer'.padStart(8)}\n`);
   const table = Object.entries(best).map(([name, f]) => {
-    const row = { name, ...f, rpsVsBare: f.rps / base.rps, p99VsBare: base.p99 ? f.p99 / base.p99 : 0, rpsVsPeer: f.rps / peerFig.rps, rssVsBare: f.rssMiB / base.rssMiB };
-    process.stdout.write(`${name.padEnd(20)} ${fmt(f.rps).padStart(8)} ${String(f.p50).padStart(5)} ${String(f.p99).padStart(5)} ${fmt(f.rssMiB, 1).padStart(8)}  ${fmt(row.rpsVsBare, 2).padStart(8)} ${fmt(row.p99VsBare, 2).padStart(8)} ${fmt(row.rpsVsPeer, 2).padStart(8)}\n`);
+    const row = {
+      name, ...f, rpsVsBare: f.rps / base.rps, p99VsBare: base.p99 ? f.p99 / base.p99 : 0, rpsVsPeer: f.rps / peerFig.rps, rssVsBare: f.rssMiB / base.rssMiB,
+      // the bare proxy's CPU per call over this one's: above 1 means cheaper than the bare proxy
+      cpuVsBare: base.cpuUs / f.cpuUs,
+    };
+    process.stdout.write(`${name.padEnd(20)} ${fmt(f.rps).padStart(8)} ${String(f.p50).padStart(5)} ${String(f.p99).padStart(5)} ${fmt(f.rssMiB, 1).padStart(8)} ${fmt(f.cpuUs, 1).padStart(7)}  ${fmt(row.rpsVsBare, 2).padStart(8)} ${fmt(row.p99VsBare, 2).padStart(8)} ${fmt(row.cpuVsBare, 2).padStart(8)} ${fmt(row.rpsVsPeer, 2).padStart(8)}\n`);
     return row;
   });
 

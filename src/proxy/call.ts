@@ -17,10 +17,9 @@
 // one observation of bff_http_request_duration_seconds (and of
 // bff_upstream_latency_seconds when the upstream answered).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import { EventEmitter } from 'node:events';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import proxyAddr from '@fastify/proxy-addr';
-import { errors as undiciErrors } from 'undici';
+import { errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Config } from '../config.js';
 import type { Route } from '../routes.js';
 import type { SessionData } from '../session/store.js';
@@ -155,15 +154,10 @@ export function createCallHandler(deps: CallDeps) {
       }, upstreamMs !== undefined ? 'proxied call' : 'api call refused');
     });
 
-    // the client went away: nothing more is sent upstream, the upstream
-    // request or its body stops (undici takes an EventEmitter as signal: an
-    // AbortController per call costs more than the rest of this function)
-    const signal = new EventEmitter();
-    let upstreamBody: NodeJS.ReadableStream & { destroy(): void; readableEnded: boolean } | undefined;
-    res.on('close', () => {
-      if (res.writableFinished) return;
-      if (upstreamBody) { if (!upstreamBody.readableEnded) upstreamBody.destroy(); } else signal.emit('abort');
-    });
+    // the client went away: nothing more is sent upstream, and the upstream
+    // exchange in progress stops (its controller aborts it)
+    let exchange: Exchange | undefined;
+    res.on('close', () => { if (!res.writableFinished) exchange?.abort(); });
 
     try {
       if (req.headers.upgrade) {
@@ -186,29 +180,21 @@ export function createCallHandler(deps: CallDeps) {
       const rest = upstream.basePath + url.slice(route.prefix.length);
 
       const sent = performance.now();
-      let answer;
+      exchange = new Exchange(res, (status, upstreamHeaders) => {
+        upstreamMs = performance.now() - sent;
+        const out = browserResponseHeaders(upstreamHeaders, ownCookies);
+        if (deps.closing() && req.httpVersionMajor === 1) out.connection = 'close';
+        res.writeHead(status, out as IncomingHttpHeaders);
+      });
       try {
-        answer = await upstream.pool.request({ method: req.method as 'GET', path: rest.startsWith('/') ? rest : `/${rest}`, headers, body, signal });
+        await exchange.send(upstream, { method: req.method as 'GET', path: rest.startsWith('/') ? rest : `/${rest}`, headers, body });
       } catch (e) {
-        if (e instanceof undiciErrors.RequestAbortedError) return; // nobody to answer: the browser left
+        if (e instanceof undiciErrors.RequestAbortedError || res.destroyed) return; // nobody to answer: the browser left
         const timeout = e instanceof undiciErrors.HeadersTimeoutError;
         call.log.warn({ err: e }, timeout ? 'upstream timed out' : 'upstream unreachable');
         metrics.upstreamErrors.inc({ kind: timeout ? 'timeout' : 'unreachable' });
         throw timeout ? new UpstreamTimeout() : new UpstreamUnreachable();
       }
-      upstreamMs = performance.now() - sent;
-      const out = browserResponseHeaders(answer.headers as IncomingHttpHeaders, ownCookies);
-      if (deps.closing() && req.httpVersionMajor === 1) out.connection = 'close';
-      res.writeHead(answer.statusCode, out as IncomingHttpHeaders);
-      // a failure mid-body (either side) destroys both: the browser sees a cut
-      // response (not stream.pipeline: it builds an AbortController and a
-      // DOMException per call)
-      upstreamBody = answer.body;
-      // first: a destroyed body emits 'error' (undici's RequestAbortedError),
-      // which would take the process down without a listener
-      upstreamBody.on('error', () => res.destroy());
-      if (res.destroyed) { upstreamBody.destroy(); return; }
-      upstreamBody.pipe(res);
     } catch (e) {
       code = (e as FastifyError).code;
       answerError(call, res, e as FastifyError);
@@ -216,6 +202,71 @@ export function createCallHandler(deps: CallDeps) {
   }
 
   return { routeOf, handle };
+}
+
+/**
+ * One request to the upstream and its response written straight to the
+ * browser's response, over undici's dispatch handler API: no response body
+ * stream, no pipe, one promise (settled when the response starts, or when it
+ * fails before that). Backpressure: the upstream connection pauses while the
+ * browser's socket is full. A failure after the response started cuts the
+ * browser's response (it cannot become a 502 any more).
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined;
+  #aborted = false;
+  #started = false;
+  #resolve!: () => void;
+  #reject!: (e: Error) => void;
+  constructor(private readonly res: ServerResponse, private readonly onStart: (status: number, headers: IncomingHttpHeaders) => void) {}
+
+  send(upstream: Upstream, opts: Dispatcher.DispatchOptions): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      upstream.pool.dispatch(opts, this);
+    });
+  }
+
+  /** The browser left: stop the upstream request (now, or as soon as it is sent). */
+  abort() {
+    this.#aborted = true;
+    this.#controller?.abort(new undiciErrors.RequestAbortedError());
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController) {
+    this.#controller = controller;
+    if (this.#aborted) controller.abort(new undiciErrors.RequestAbortedError());
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders) {
+    if (status < 200) return; // 1xx: informational, not forwarded
+    try {
+      this.onStart(status, headers);
+    } catch (e) {
+      // a response Node cannot write (a header value it refuses): a 502
+      controller.abort(e as Error);
+      return;
+    }
+    this.#started = true;
+    this.#resolve();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
+    if (!this.res.write(chunk)) {
+      controller.pause();
+      this.res.once('drain', () => controller.resume());
+    }
+  }
+
+  onResponseEnd() {
+    this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error) {
+    if (this.#started) this.res.destroy();
+    else this.#reject(error);
+  }
 }
 
 /** The route pattern a call matched, as Fastify's router names it (the metrics' `route` label). */

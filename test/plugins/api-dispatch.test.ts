@@ -88,3 +88,25 @@ t.test('browsers that leave while the session is read, before, while and after t
   const after = await gw.call(browser, '/api/after');
   t.equal(after.status, 200, 'the gateway still answers');
 });
+
+t.test('a large response to a browser that reads slowly arrives whole (the upstream waits for it)', async (t) => {
+  const stack = await startStack();
+  t.teardown(() => stack.close());
+  const { gw } = stack;
+  const browser = new Browser();
+  await gw.login(browser);
+  const size = 16 * 1024 * 1024;
+  const received = await new Promise<number>((resolve, reject) => {
+    let got = 0;
+    let paused = false;
+    const s = net.connect(gw.port, '127.0.0.1', () => s.write(`GET /api/__big/${size} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-csrf: 1\r\nCookie: ${browser.cookieHeader(gw.url)}\r\nConnection: close\r\n\r\n`));
+    s.on('data', (d: Buffer) => {
+      got += d.length;
+      // stop reading for a while, twice: the gateway's writes back up
+      if (!paused && got > size / 3) { paused = true; s.pause(); setTimeout(() => s.resume(), 300); }
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(got));
+  });
+  t.ok(received > size && received < size + 1024, `${received} bytes: the whole body and its headers`);
+});
