@@ -124,7 +124,7 @@ export function createCallHandler(deps: CallDeps) {
       res.destroy();
       return;
     }
-    const body = JSON.stringify({ error: (ours && PUBLIC_ERROR[err.code]) || 'internal' });
+    const body = JSON.stringify({ error: (ours && PUBLIC_ERROR[err.code]) || (status >= 500 ? 'internal' : 'bad_request') });
     const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
     if (deps.closing()) headers.connection = 'close';
     res.writeHead(status, headers).end(body);
