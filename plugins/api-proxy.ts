@@ -93,12 +93,17 @@ export default async function apiProxy(fastify: FastifyInstance, { config, dispa
   }
 
   if (dispatcher) {
+    // the most specific prefix first, as the router matches (`/api/admin`
+    // before `/api`); a WebSocket route's calls stay with Fastify
+    const byPrefix = config.routes
+      .map((route) => ({ route, target: httpRoutes.find((h) => h.route === route) }))
+      .sort((a, b) => b.route.prefix.length - a.route.prefix.length);
     dispatcher.dispatch = (req, res) => {
       if (fastify.draining.closing || !PROXIED_METHOD.has(req.method!)) return false;
       const url = req.url!;
-      for (const target of httpRoutes) {
-        const { prefix } = target.route;
-        if (!underRoute(url, [target.route]) || url.length - prefix.length > MAX_PATH_AFTER_PREFIX) continue;
+      for (const { route, target } of byPrefix) {
+        if (!underRoute(url, [route])) continue;
+        if (!target || url.length - route.prefix.length > MAX_PATH_AFTER_PREFIX) return false;
         void calls.handle(req, res, target);
         return true;
       }

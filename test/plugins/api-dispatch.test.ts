@@ -2,8 +2,12 @@
 // listener (every real HTTP request under a route's prefix) and the Fastify
 // route (inject, and what only the router matches). Both must behave as one.
 import net from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { startStack, CSRF } from '../fixtures/gateway.js';
+import { startUpstream } from '../fixtures/upstream.js';
 import { Browser, request } from '../fixtures/browser.js';
 import { parsePrometheus, value } from '../fixtures/prometheus.js';
 import { captureLogs } from '../fixtures/logs.js';
@@ -109,4 +113,30 @@ t.test('a large response to a browser that reads slowly arrives whole (the upstr
     s.on('close', () => resolve(got));
   });
   t.ok(received > size && received < size + 1024, `${received} bytes: the whole body and its headers`);
+});
+
+t.test('nested prefixes: a call goes to the most specific route, whatever the order in BFF_CONFIG', async (t) => {
+  const outer = await startUpstream();
+  const inner = await startUpstream();
+  const file = join(mkdtempSync(join(tmpdir(), 'bff-nested-')), 'bff.yaml');
+  // the outer route first, and its policy differs: a mix-up would send the user's token to the inner API
+  writeFileSync(file, `routes:\n  - prefix: /api\n    upstream: ${outer.url}\n  - prefix: /api/public\n    upstream: ${inner.url}\n    token: none\n`);
+  const stack = await startStack({ env: { API_UPSTREAM: undefined, BFF_CONFIG: file } })
+    .catch(async (e) => { await outer.close(); await inner.close(); throw e; });
+  t.teardown(async () => { await stack.close(); await outer.close(); await inner.close(); });
+  const { gw } = stack;
+  const browser = new Browser();
+  await gw.login(browser);
+
+  t.equal((await gw.call(browser, '/api/public/news?x=1')).status, 200);
+  t.equal((await gw.app.inject({ url: '/api/public/news?x=1', headers: { ...CSRF, cookie: browser.cookieHeader(gw.url) } })).statusCode, 200);
+  t.equal(inner.requests.length, 2, 'both ways reached the inner API');
+  for (const r of inner.requests) {
+    t.equal(r.url, '/news?x=1');
+    t.notOk(r.headers.authorization, 'with no token: its own policy');
+  }
+  t.equal((await gw.call(browser, '/api/publicity')).status, 200);
+  t.equal((await gw.call(browser, '/api/other')).status, 200);
+  t.equal(outer.requests.length, 2, 'the rest reached the outer API');
+  for (const r of outer.requests) t.match(r.headers.authorization, /^Bearer /);
 });
