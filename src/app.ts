@@ -7,7 +7,7 @@ import fp from 'fastify-plugin';
 import type { Config } from './config.js';
 import type { SessionStore } from './session/store.js';
 import { createStore } from './session/factory.js';
-import { loggerOptions, requestId } from './logger.js';
+import { logDestination, loggerOptions, requestId } from './logger.js';
 import { underRoute } from './routes.js';
 import { PUBLIC_ERROR } from './errors.js';
 import { errorPage, wantsHtml } from './pages.js';
@@ -153,7 +153,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const calls: Dispatcher = {};
   const fastify: FastifyInstance = Fastify({
     serverFactory: serverFactory(calls),
-    logger: deps.logger ?? loggerOptions(config),
+    logger: deps.logger ?? { ...(loggerOptions(config) as object), stream: logDestination() },
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: BODY_LIMIT,
     http: { maxHeaderSize: MAX_HEADER_SIZE, headersTimeout: HEADERS_TIMEOUT_MS },

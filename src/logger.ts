@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyServerOptions } from 'fastify';
+import { pino } from 'pino';
 import type { Config } from './config.js';
 
 const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken', 'access_token', 'refresh_token', 'id_token', 'logout_token',
@@ -39,6 +40,18 @@ export function redactUrl(url: string): string {
     return SECRET_PARAMS.test(decoded) ? `${name}=[redacted]` : pair;
   });
   return `${url.slice(0, q)}?${params.join('&')}`;
+}
+
+/**
+ * Where the gateway's lines go: stdout, written asynchronously. A synchronous
+ * write per line (pino's default) costs a syscall per proxied call at `info`
+ * (measured: +48 µs of CPU per call, half the call); asynchronous writes
+ * coalesce the lines of a busy moment into one. pino flushes what is pending
+ * when the process exits (also after a fatal error); a SIGKILL can lose the
+ * last lines.
+ */
+export function logDestination() {
+  return pino.destination({ dest: 1, sync: false });
 }
 
 export function loggerOptions(config: Pick<Config, 'logLevel'>): FastifyServerOptions['logger'] {

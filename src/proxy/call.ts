@@ -28,7 +28,7 @@ import type { RouteToken } from '../../plugins/tokens.js';
 import type { createMetrics } from '../../plugins/metrics.js';
 import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../errors.js';
 import { csrfOk } from '../csrf.js';
-import { redactUrl, requestId } from '../logger.js';
+import { REDACT_PATHS, redactUrl, requestId } from '../logger.js';
 import { pathEscapes } from './path.js';
 import { upstreamRequestHeaders, browserResponseHeaders } from './headers.js';
 import { renderHeaders } from './templates.js';
@@ -104,6 +104,11 @@ export function createCallHandler(deps: CallDeps) {
   const ownCookies = [config.cookieName, config.loginCookieName];
   const csrf = { csrfHeader: config.csrfHeader, publicOrigin: config.publicOrigin };
   const infoEnabled = () => (log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') !== false;
+  // the one line per call: only its own fields (request id, method, the URL
+  // already redacted, status, code, times), so only plain paths are redacted;
+  // the wildcard paths of src/logger.ts (`*.accessToken`, ...) made a line cost
+  // 15 µs instead of 4
+  const accessLog = log.child({}, { redact: { paths: REDACT_PATHS.filter((p) => !p.includes('*')), censor: '[redacted]' } });
 
   /** An HTTP route's upstream pool, closed with close(). */
   function routeOf(route: Route): CallRoute {
@@ -149,8 +154,10 @@ export function createCallHandler(deps: CallDeps) {
       if (upstreamMs !== undefined) metrics.upstreamLatency.observe(upstreamMs / 1000);
       const level = res.statusCode >= 500 && upstreamMs === undefined ? 'warn' : 'info';
       if (level === 'info' && !infoEnabled()) return;
-      call.log[level]({
-        method: req.method, url: redactUrl(url), status: res.statusCode, code, upstreamMs, responseTime: elapsed,
+      // reqId in the line itself (the same fields as a request's child logger
+      // writes): no child logger per call
+      accessLog[level]({
+        reqId: call.id, method: req.method, url: redactUrl(url), status: res.statusCode, code, upstreamMs, responseTime: elapsed,
       }, upstreamMs !== undefined ? 'proxied call' : 'api call refused');
     });
 
