@@ -13,7 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import type { Config } from '../src/config.js';
-import { underRoute, type Route } from '../src/routes.js';
+import { underPrefix, type Route } from '../src/routes.js';
 import type { SessionData } from '../src/session/store.js';
 import { pathEscapes } from '../src/proxy/path.js';
 import { upstreamRequestHeaders, browserResponseHeaders, type ForwardContext } from '../src/proxy/headers.js';
@@ -102,7 +102,7 @@ export default async function apiProxy(fastify: FastifyInstance, { config, dispa
       if (fastify.draining.closing || !PROXIED_METHOD.has(req.method!)) return false;
       const url = req.url!;
       for (const { route, target } of byPrefix) {
-        if (!underRoute(url, [route])) continue;
+        if (!underPrefix(url, route.prefix)) continue;
         if (!target || url.length - route.prefix.length > MAX_PATH_AFTER_PREFIX) return false;
         void calls.handle(req, res, target);
         return true;

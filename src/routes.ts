@@ -180,5 +180,10 @@ export function defaultRoute(prefix: string, upstream: string): Route {
 
 /** Whether a request URL is under one of the routes' prefixes. */
 export function underRoute(url: string, routes: readonly Route[]): boolean {
-  return routes.some(({ prefix }) => url.startsWith(prefix) && (url.length === prefix.length || url[prefix.length] === '/' || url[prefix.length] === '?'));
+  return routes.some(({ prefix }) => underPrefix(url, prefix));
+}
+
+/** Whether a request URL is `prefix` itself, or below it (`prefix/…`, `prefix?…`). */
+export function underPrefix(url: string, prefix: string): boolean {
+  return url.startsWith(prefix) && (url.length === prefix.length || url[prefix.length] === '/' || url[prefix.length] === '?');
 }
