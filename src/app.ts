@@ -27,7 +27,7 @@ import apiProxy, { type Dispatcher } from '../plugins/api-proxy.js';
 import authRateLimit from '../plugins/rate-limit.js';
 import drain from '../plugins/drain.js';
 import { clientErrorHandler } from './client-error.js';
-import { MAX_PATH_AFTER_PREFIX } from './proxy/call.js';
+import { MAX_PATH_AFTER_PREFIX, trustProxyOption } from './proxy/call.js';
 import staticSite from '../plugins/static-site.js';
 import frontendProxy from '../plugins/frontend-proxy.js';
 
@@ -114,16 +114,6 @@ export default rootPlugin;
 
 function isApiCall(url: string, config: Config): boolean {
   return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || underRoute(url, config.routes);
-}
-
-/**
- * TRUST_PROXY for Fastify. A hop count trusts that many hops next to the
- * gateway, whatever their address (Express's meaning, which SPEC.md
- * promises): Fastify 5 itself treats a bare number as trusting nobody. Only
- * use it when nothing but the proxies can reach the gateway.
- */
-export function trustProxyOption(tp: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
-  return typeof tp === 'number' ? (_address: string, hop: number) => hop < tp : tp;
 }
 
 /**

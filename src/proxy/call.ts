@@ -83,12 +83,22 @@ function addressesOf(trust: ((addr: string, hop: number) => boolean) | undefined
   };
 }
 
-/** TRUST_PROXY as a proxy-addr trust function (the same as Fastify's request.ip uses), or none. */
-export function trustFunction(tp: Config['trustProxy']): ((addr: string, hop: number) => boolean) | undefined {
-  if (tp === false) return undefined;
-  if (tp === true) return () => true;
-  if (typeof tp === 'number') return (_addr, hop) => hop < tp;
-  return proxyAddr.compile(tp);
+/**
+ * TRUST_PROXY for Fastify. A hop count trusts that many hops next to the
+ * gateway, whatever their address (Express's meaning, which SPEC.md
+ * promises): Fastify 5 itself treats a bare number as trusting nobody. Only
+ * use it when nothing but the proxies can reach the gateway.
+ */
+export function trustProxyOption(tp: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
+  return typeof tp === 'number' ? (_address: string, hop: number) => hop < tp : tp;
+}
+
+/** The same setting as a proxy-addr trust function, as Fastify compiles it for request.ip, or none. */
+function trustFunction(tp: Config['trustProxy']): ((addr: string, hop: number) => boolean) | undefined {
+  const option = trustProxyOption(tp);
+  if (option === false) return undefined;
+  if (option === true) return () => true;
+  return typeof option === 'function' ? option : proxyAddr.compile(option);
 }
 
 function hasBody(headers: IncomingHttpHeaders): boolean {
