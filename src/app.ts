@@ -9,7 +9,7 @@ import type { SessionStore } from './session/store.js';
 import { createStore } from './session/factory.js';
 import { logDestination, loggerOptions, requestId } from './logger.js';
 import { underRoute } from './routes.js';
-import { PUBLIC_ERROR } from './errors.js';
+import { publicError } from './errors.js';
 import { errorPage, wantsHtml } from './pages.js';
 import metrics from '../plugins/metrics.js';
 import oidc from '../plugins/oidc.js';
@@ -49,12 +49,6 @@ export const REQUEST_TIMEOUT_MS = 300_000;
  *  never reuses a socket we are closing. Node's default is 5 s. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
-/** The short word of a status, for errors that are not ours (body parser, router). */
-const STATUS_WORD: Record<number, string> = {
-  400: 'bad_request', 404: 'not_found', 405: 'method_not_allowed', 406: 'not_acceptable', 408: 'request_timeout',
-  413: 'payload_too_large', 414: 'uri_too_long', 415: 'unsupported_media_type', 429: 'rate_limited', 431: 'headers_too_large',
-};
-
 export interface AppDeps {
   /** A store to use instead of the one SESSION_STORE names (tests). */
   store?: SessionStore;
@@ -64,13 +58,11 @@ export interface AppDeps {
 async function app(fastify: FastifyInstance, { config, store, dispatcher }: { config: Config; store: SessionStore; dispatcher?: Dispatcher }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    const { status, error, ours } = publicError(err);
     // our own 5xx (provider or store unavailable) are expected states: one warn line without a stack
-    const ours = Boolean(err.code && PUBLIC_ERROR[err.code]);
     if (status >= 500 && !ours) request.log.error({ err }, 'request failed');
     else if (status >= 500) request.log.warn({ code: err.code, status }, 'request failed');
     else request.log.info({ code: err.code, status }, 'request refused');
-    const error = (err.code && PUBLIC_ERROR[err.code]) || STATUS_WORD[status] || (status >= 500 ? 'internal' : 'bad_request');
     reply.code(status);
     if (request.method === 'GET' && wantsHtml(request.headers.accept) && !isApiCall(request.url, config)) {
       return reply.type('text/html; charset=utf-8').send(errorPage('Something went wrong', status >= 500 ? 'The gateway could not answer this request. Please try again.' : 'This request could not be served.', { retry: false }));

@@ -7,6 +7,23 @@ import createError from '@fastify/error';
 /** The `error` member of the JSON body, by error code. */
 export const PUBLIC_ERROR: Record<string, string> = {};
 
+/** The short word of a status, for errors that are not ours (body parser, router). */
+const STATUS_WORD: Record<number, string> = {
+  400: 'bad_request', 404: 'not_found', 405: 'method_not_allowed', 406: 'not_acceptable', 408: 'request_timeout',
+  413: 'payload_too_large', 414: 'uri_too_long', 415: 'unsupported_media_type', 429: 'rate_limited', 431: 'headers_too_large',
+};
+
+/**
+ * The status and the `error` word of the JSON body an error is answered
+ * with (src/app.ts's error handler, src/proxy/call.ts); `ours`: one of the
+ * gateway's own errors, an expected state rather than a bug.
+ */
+export function publicError(err: { statusCode?: number; code?: string }): { status: number; error: string; ours: boolean } {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+  const word = err.code ? PUBLIC_ERROR[err.code] : undefined;
+  return { status, error: word || STATUS_WORD[status] || (status >= 500 ? 'internal' : 'bad_request'), ours: Boolean(word) };
+}
+
 function define(code: string, message: string, statusCode: number, publicError: string) {
   PUBLIC_ERROR[code] = publicError;
   return createError(code, message, statusCode);

@@ -26,7 +26,7 @@ import type { SessionData } from '../session/store.js';
 import type { SessionRequest } from '../../plugins/session.js';
 import type { RouteToken } from '../../plugins/tokens.js';
 import type { createMetrics } from '../../plugins/metrics.js';
-import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../errors.js';
+import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, publicError } from '../errors.js';
 import { csrfOk } from '../csrf.js';
 import { REDACT_PATHS, redactUrl, requestId } from '../logger.js';
 import { pathEscapes } from './path.js';
@@ -132,14 +132,13 @@ export function createCallHandler(deps: CallDeps) {
   }
 
   function answerError(call: Call, res: ServerResponse, err: FastifyError): void {
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
-    const ours = Boolean(err.code && PUBLIC_ERROR[err.code]);
+    const { status, error, ours } = publicError(err);
     if (!ours) call.log.error({ err }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    const body = JSON.stringify({ error: (ours && PUBLIC_ERROR[err.code]) || (status >= 500 ? 'internal' : 'bad_request') });
+    const body = JSON.stringify({ error });
     const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
     if (deps.closing()) headers.connection = 'close';
     res.writeHead(status, headers).end(body);
