@@ -131,9 +131,9 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     timer.unref();
     client.once('ready', () => { clearTimeout(timer); resolve(); });
   });
-  /** Before the first connection, commands wait for it (bounded); afterwards they fail fast (no await at all). */
-  const connected = () => (everReady ? undefined : firstConnection);
-  const ready = () => everReady;
+  // before the first connection, commands wait for it (bounded by
+  // firstConnection's timer); afterwards they fail fast, with no await at all:
+  // `if (!everReady) await firstConnection;`
 
   const sealer = createSealer(secrets, 'bff session-store v1');
   const nameKeys = secrets.map((s) => deriveKey(s, 'bff redis key names v1'));
@@ -186,7 +186,7 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
    * logout during a refresh) stays destroyed; resolves whether it was written.
    */
   async function write(id: string, data: SessionData, ttlSeconds: number, onlyIfLive: boolean): Promise<boolean> {
-    if (!ready()) await connected();
+    if (!everReady) await firstConnection;
     const ttl = ms(ttlSeconds);
     const key = sessionKey(id);
     // the index must find the session for as long as touches can keep it alive: its absolute lifetime
@@ -206,7 +206,7 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     kind: 'redis',
     client,
     async get(id) {
-      if (!ready()) await connected();
+      if (!everReady) await firstConnection;
       const key = sessionKey(id);
       const now = Date.now();
       const known = ttls.get(key);
@@ -229,12 +229,12 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
       return write(id, data, ttlSeconds, true);
     },
     async touch(id, ttlSeconds) {
-      if (!ready()) await connected();
+      if (!everReady) await firstConnection;
       const key = sessionKey(id);
       if (await client.pexpire(key, ms(ttlSeconds)) === 1) learnTtl(key, ms(ttlSeconds));
     },
     async destroy(id) {
-      if (!ready()) await connected();
+      if (!everReady) await firstConnection;
       const key = sessionKey(id);
       opened.delete(key);
       ttls.delete(key);
@@ -243,16 +243,16 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     async destroyBy({ sid, sub }) {
       const keys = sid ? names('sid', sid) : sub ? names('sub', sub) : undefined;
       if (!keys) return 0;
-      if (!ready()) await connected();
+      if (!everReady) await firstConnection;
       return scripts.bffDestroyIndexed(keys.length, ...keys, prefix);
     },
     async remember(value, ttlSeconds) {
-      if (!ready()) await connected();
+      if (!everReady) await firstConnection;
       const keys = names('seen', value);
       return (await scripts.bffRemember(keys.length, ...keys, Math.max(1, Math.ceil(ttlSeconds)))) === 1;
     },
     async lock(lockName, ttlMs) {
-      if (!ready()) await connected();
+      if (!everReady) await firstConnection;
       const key = `l:${sha256(lockName)}`;
       const token = randomBytes(16).toString('base64url');
       const r = await client.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
@@ -260,7 +260,7 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
       return async () => { await scripts.bffRelease(key, token); };
     },
     async ping() {
-      if (!ready()) await connected();
+      if (!everReady) await firstConnection;
       await client.ping();
     },
     async close() {
