@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/config.js';
 import { startDemoProvider, DEFAULT_CLIENT_ID, DEFAULT_API_CLIENT_ID, type DemoProvider } from './provider.js';
 import { startDemoApi } from './api.js';
 import { spaRoutes } from './spa.js';

@@ -1,6 +1,6 @@
 // The routes (API_PREFIX → API_UPSTREAM, or BFF_CONFIG's): `prefix` and
 // `prefix/*` proxied to the route's upstream with the token its policy says
-// (plugins/tokens.ts routeToken).
+// (src/tokens/policies.ts routeToken).
 // - HTTP routes: src/proxy/call.ts on Node's raw request and response, run by
 //   the server's request listener before Fastify (the Dispatcher of
 //   src/app.ts) and by a Fastify route for what reaches the router; one
@@ -9,36 +9,23 @@
 //   each, whose upgrade request carries the token as Authorization and never
 //   the browser's Cookie or Authorization
 //   (wsClientOptions.rewriteRequestHeaders). Same checks, same log line.
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
-import type { Config } from '../src/config.js';
-import { underPrefix, type Route } from '../src/routes.js';
+import type { Config } from '../src/config/config.js';
+import type { Route } from '../src/config/routes.js';
 import type { SessionData } from '../src/session/store.js';
 import { pathEscapes } from '../src/proxy/path.js';
 import { upstreamRequestHeaders, browserResponseHeaders, type ForwardContext } from '../src/proxy/headers.js';
 import { renderHeaders } from '../src/proxy/templates.js';
-import { poolOptions } from '../src/proxy/forward.js';
+import { poolOptions } from '../src/proxy/upstream.js';
 import { createCallHandler, MAX_PATH_AFTER_PREFIX, type CallRoute } from '../src/proxy/call.js';
-import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../src/errors.js';
-import { redactUrl } from '../src/logger.js';
+import { PROXIED_METHODS, routeDispatch, type Dispatcher } from '../src/http/dispatcher.js';
+import type { Tokens } from '../src/tokens/policies.js';
+import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../src/http/errors.js';
+import { redactUrl } from '../src/http/logger.js';
 
 /** Largest WebSocket message accepted from the browser on a `websocket: true` route. */
 export const DEFAULT_WS_MAX_PAYLOAD = 1024 * 1024;
-/** The methods an HTTP route proxies (others get the router's 404). */
-const METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
-const PROXIED_METHOD = new Set<string>(METHODS);
-
-/** Where the server's request listener (src/app.ts) finds the calls it serves without Fastify. */
-export interface Dispatcher {
-  /**
-   * Serves a request of the HTTP server when it is a call of an HTTP route
-   * (true), else leaves it to Fastify (false): while the gateway closes, and
-   * for URLs only the router can judge.
-   */
-  dispatch?: (req: IncomingMessage, res: ServerResponse) => boolean;
-}
-
 declare module 'fastify' {
   interface FastifyRequest {
     accessToken: string | undefined;
@@ -49,9 +36,9 @@ declare module 'fastify' {
   }
 }
 
-interface RouteOpts { config: Config; route: Route }
+interface RouteOpts { config: Config; tokens: Tokens; route: Route }
 
-export default async function apiProxy(fastify: FastifyInstance, { config, dispatcher }: { config: Config; dispatcher?: Dispatcher }) {
+export default async function apiProxy(fastify: FastifyInstance, { config, tokens, dispatcher }: { config: Config; tokens: Tokens; dispatcher?: Dispatcher }) {
   fastify.decorateRequest('accessToken', undefined);
   fastify.decorateRequest('routeSession', undefined);
   fastify.decorateRequest('upstreamTiming', undefined);
@@ -60,15 +47,14 @@ export default async function apiProxy(fastify: FastifyInstance, { config, dispa
     config,
     log: fastify.log,
     metrics: fastify.metrics,
-    routeToken: (call, route) => fastify.routeToken(call, route),
-    parseCookie: (header) => fastify.parseCookie(header),
+    tokens,
     closing: () => fastify.draining.closing,
     closeIdleConnections: () => fastify.server.closeIdleConnections(),
   });
   const httpRoutes: CallRoute[] = [];
   for (const route of config.routes) {
     if (route.websocket) {
-      await fastify.register(wsRoute, { config, route });
+      await fastify.register(wsRoute, { config, tokens, route });
       continue;
     }
     const target = calls.routeOf(route);
@@ -82,7 +68,7 @@ export default async function apiProxy(fastify: FastifyInstance, { config, dispa
       scope.addContentTypeParser('*', (_req, payload, done) => done(null, payload));
       for (const url of [route.prefix, `${route.prefix}/*`]) {
         scope.route({
-          method: [...METHODS], url, exposeHeadRoute: false, config: { selfObserved: true },
+          method: [...PROXIED_METHODS], url, exposeHeadRoute: false, config: { selfObserved: true },
           handler(request, reply) {
             reply.hijack();
             return calls.handle(request.raw, reply.raw, target, String(request.id));
@@ -93,22 +79,13 @@ export default async function apiProxy(fastify: FastifyInstance, { config, dispa
   }
 
   if (dispatcher) {
-    // the most specific prefix first, as the router matches (`/api/admin`
-    // before `/api`); a WebSocket route's calls stay with Fastify
-    const byPrefix = config.routes
-      .map((route) => ({ route, target: httpRoutes.find((h) => h.route === route) }))
-      .sort((a, b) => b.route.prefix.length - a.route.prefix.length);
-    dispatcher.dispatch = (req, res) => {
-      if (fastify.draining.closing || !PROXIED_METHOD.has(req.method!)) return false;
-      const url = req.url!;
-      for (const { route, target } of byPrefix) {
-        if (!underPrefix(url, route.prefix)) continue;
-        if (!target || url.length - route.prefix.length > MAX_PATH_AFTER_PREFIX) return false;
-        void calls.handle(req, res, target);
-        return true;
-      }
-      return false;
-    };
+    dispatcher.dispatch = routeDispatch({
+      routes: config.routes,
+      targetOf: (route) => httpRoutes.find((h) => h.route === route),
+      handle: calls.handle,
+      closing: () => fastify.draining.closing,
+      maxPathAfterPrefix: MAX_PATH_AFTER_PREFIX,
+    });
   }
 
   // a WebSocket route's HTTP calls: one line each, as src/proxy/call.ts logs
@@ -145,7 +122,7 @@ function forwardContext(config: Config, route: Route) {
 }
 
 /** The checks before a WebSocket route's request reaches the upstream (see src/proxy/call.ts). */
-function guard(fastify: FastifyInstance, config: Config, route: Route) {
+function guard(fastify: FastifyInstance, config: Config, tokens: Tokens, route: Route) {
   return async function preHandler(request: FastifyRequest) {
     const upgrade = request.headers.upgrade;
     if (upgrade) {
@@ -156,7 +133,7 @@ function guard(fastify: FastifyInstance, config: Config, route: Route) {
       await fastify.requireCsrf(request);
     }
     if (pathEscapes(request.raw.url ?? '/')) throw new BadPath();
-    const { token, session } = await fastify.routeToken(request, route);
+    const { token, session } = await tokens.routeToken(request, route);
     request.accessToken = token;
     request.routeSession = session;
   };
@@ -171,7 +148,7 @@ function upstreamFailed(fastify: FastifyInstance, reply: FastifyReply, error: un
 }
 
 /** A `websocket: true` route: HTTP and WebSocket upgrades over @fastify/http-proxy. */
-async function wsRoute(fastify: FastifyInstance, { config, route }: RouteOpts) {
+async function wsRoute(fastify: FastifyInstance, { config, tokens, route }: RouteOpts) {
   const upstream = new URL(route.upstream);
   const ownCookies = [config.cookieName, config.loginCookieName];
   const context = forwardContext(config, route);
@@ -197,7 +174,7 @@ async function wsRoute(fastify: FastifyInstance, { config, route }: RouteOpts) {
     } as object,
     disableRequestLogging: true,
     undici: poolOptions(config.upstreamTimeoutMs),
-    preHandler: guard(fastify, config, route),
+    preHandler: guard(fastify, config, tokens, route),
     replyOptions: {
       rewriteRequestHeaders: (request, headers) => {
         (request as FastifyRequest).upstreamTiming = { start: performance.now() };

@@ -3,9 +3,9 @@
 // has a session.
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Config } from '../src/config.js';
-import { csrfOk } from '../src/csrf.js';
-import { CsrfRejected } from '../src/errors.js';
+import type { Config } from '../src/config/config.js';
+import { csrfOk } from '../src/http/csrf.js';
+import { CsrfRejected } from '../src/http/errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

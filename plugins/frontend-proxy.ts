@@ -15,13 +15,13 @@
 //   504 (JSON, or a short page for a browser navigation).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
-import { poolOptions } from '../src/proxy/forward.js';
-import type { Config } from '../src/config.js';
+import { poolOptions } from '../src/proxy/upstream.js';
+import type { Config } from '../src/config/config.js';
 import { browserResponseHeaders } from '../src/proxy/headers.js';
 import { frontendRequestHeaders, frontendWsHeaders, GATEWAY_COOKIES } from '../src/frontend/headers.js';
 import { decodedPath, isGatewayPath } from '../src/frontend/paths.js';
-import { UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../src/errors.js';
-import { errorPage, wantsHtml } from '../src/pages.js';
+import { UpstreamTimeout, UpstreamUnreachable, PUBLIC_ERROR } from '../src/http/errors.js';
+import { errorPage, wantsHtml } from '../src/http/pages.js';
 
 /** A frontend server serves few, cacheable files: fewer connections than an API. */
 export const DEFAULT_CONNECTIONS = 64;

@@ -1,24 +1,63 @@
-// GET /auth/login?returnTo=/path: a 302 to the provider's authorization
-// endpoint. The login's state, nonce, PKCE verifier and returnTo go into the
-// pending-login cookie, not into the session store.
-import type { FastifyInstance } from 'fastify';
-import type { Config } from '../src/config.js';
-import { safeReturnTo } from '../src/oidc/return-to.js';
-import { newPendingLogin } from '../src/oidc/login-state.js';
-import { authorizationUrl } from '../src/oidc/urls.js';
-import { ProviderUnavailable, PUBLIC_ERROR } from '../src/errors.js';
+// The login's two routes (src/login/):
+// - GET /auth/login?returnTo=/path: a 302 to the provider's authorization
+//   endpoint; the login's state, nonce, PKCE verifier and returnTo go into the
+//   pending-login cookie (encrypted, HttpOnly, SameSite=Lax, ten minutes), not
+//   into the session store;
+// - GET /auth/callback: completes the login, starts a new session and
+//   redirects to the login's returnTo. Any failure is a short HTML page and no
+//   session. A state is spent once: it leaves the cookie, and the store
+//   remembers it (a replay with a copy of the old cookie is refused before
+//   any token request).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Config } from '../src/config/config.js';
+import { safeReturnTo } from '../src/login/return-to.js';
+import { createLoginStateCodec, newPendingLogin, spentStateKey, LOGIN_TTL_S, SPENT_STATE_TTL_S, type PendingLogin } from '../src/login/state.js';
+import { authorizationUrl } from '../src/login/authorization-url.js';
+import { checkCallback, completeLogin, LoginError, loginFailurePage, type CallbackQuery } from '../src/login/complete.js';
+import { ProviderUnavailable, publicError } from '../src/http/errors.js';
 
 export const NO_STORE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
 
-export default async function loginRoute(fastify: FastifyInstance, { config }: { config: Config }) {
+export default async function loginRoutes(fastify: FastifyInstance, { config }: { config: Config }) {
+  const codec = createLoginStateCodec(config.sessionSecrets);
+  const cookieOptions = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies };
+  const pending = (request: FastifyRequest) => codec.read(request.cookies[config.loginCookieName]);
+  const keep = (reply: FastifyReply, list: PendingLogin[]) => {
+    if (list.length) reply.setCookie(config.loginCookieName, codec.write(list), { ...cookieOptions, maxAge: LOGIN_TTL_S });
+    else reply.clearCookie(config.loginCookieName, cookieOptions);
+  };
+
   fastify.get<{ Querystring: { returnTo?: string } }>('/auth/login', async (request, reply) => {
     reply.headers(NO_STORE);
+    // 503 JSON until the metadata loads, for a navigation as for a fetch
     const provider = fastify.provider.current();
-    // SPEC.md: 503 JSON until the metadata loads, for a navigation as for a fetch
-    if (!provider) return reply.code(503).type('application/json').send({ error: PUBLIC_ERROR[new ProviderUnavailable().code] });
+    if (!provider) return reply.code(503).type('application/json').send({ error: publicError(new ProviderUnavailable()).error });
     const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin));
-    fastify.pendingLogins.write(reply, [login, ...fastify.pendingLogins.read(request)]);
+    keep(reply, [login, ...pending(request)]);
     request.log.debug({ returnTo: login.returnTo }, 'login started');
     return reply.redirect(authorizationUrl(config, provider.metadata, login), 302);
+  });
+
+  fastify.get<{ Querystring: CallbackQuery }>('/auth/callback', async (request, reply) => {
+    reply.headers(NO_STORE);
+    try {
+      const provider = fastify.readyProvider();
+      const { login, rest, code } = checkCallback(request.query, pending(request), provider);
+      // the state is spent whatever happens next: a replayed callback finds nothing
+      keep(reply, rest);
+      const store = fastify.sessions.store;
+      const fresh = await fastify.sessions.guard(request, () => store.remember(spentStateKey(login.state), SPENT_STATE_TTL_S));
+      if (!fresh) throw new LoginError('state_replayed');
+      const data = await completeLogin(config, provider, login, code);
+      await fastify.startSession(request, reply, data);
+      fastify.metrics.logins.inc();
+      request.log.info({ sub: data.sub }, 'login completed');
+      return reply.redirect(`${config.publicOrigin}${login.returnTo}`, 302);
+    } catch (e) {
+      if (!(e instanceof LoginError)) throw e;
+      fastify.metrics.loginFailures.inc({ reason: e.reason });
+      request.log.warn({ reason: e.message }, 'login failed');
+      return reply.code(e.status).type('text/html; charset=utf-8').send(loginFailurePage(e.reason));
+    }
   });
 }

@@ -1,11 +1,10 @@
-// The provider, shared by the auth routes and the proxy: discovery starts at
-// boot in the background; routes that need the provider answer 503 until it
-// has loaded.
+// The provider (src/oidc/provider.ts), shared by the auth routes and the
+// proxy: discovery starts at boot in the background; routes that need the
+// provider answer 503 until it has loaded.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../src/config.js';
-import { startProvider, type Provider, type ReadyProvider } from '../src/oidc/provider.js';
-import { ProviderUnavailable } from '../src/errors.js';
+import type { Provider, ReadyProvider } from '../src/oidc/provider.js';
+import { ProviderUnavailable } from '../src/http/errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,8 +14,7 @@ declare module 'fastify' {
   }
 }
 
-async function oidcPlugin(fastify: FastifyInstance, { config }: { config: Config }) {
-  const provider = startProvider(config, fastify.log);
+async function oidcPlugin(fastify: FastifyInstance, { provider }: { provider: Provider }) {
   fastify.decorate('provider', provider);
   fastify.decorate('readyProvider', () => {
     const p = provider.current();

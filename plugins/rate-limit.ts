@@ -11,8 +11,8 @@
 import fp from 'fastify-plugin';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, onRequestHookHandler } from 'fastify';
-import type { Config } from '../src/config.js';
-import { RateLimited } from '../src/errors.js';
+import type { Config } from '../src/config/config.js';
+import { RateLimited } from '../src/http/errors.js';
 
 export const LIMITED_ROUTES = ['/auth/login', '/auth/callback'];
 export const DEFAULT_WINDOW_MS = 60_000;

@@ -16,7 +16,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
-import type { Config } from '../src/config.js';
+import type { Config } from '../src/config/config.js';
 import { DEFAULT_CSP, fileHeaders } from '../src/frontend/headers.js';
 import { decodedPath, isCanonical, isGatewayPath, wantsHistoryFallback } from '../src/frontend/paths.js';
 

@@ -1,53 +1,40 @@
 // The root plugin: registers every concern in a visible order and owns the
 // error and 404 handlers. No logic of its own.
-import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import fp from 'fastify-plugin';
-import type { Config } from './config.js';
+import type { Config } from './config/config.js';
+import { underRoute } from './config/routes.js';
 import type { SessionStore } from './session/store.js';
 import { createStore } from './session/factory.js';
-import { logDestination, loggerOptions, requestId } from './logger.js';
-import { underRoute } from './routes.js';
-import { publicError } from './errors.js';
-import { errorPage, wantsHtml } from './pages.js';
+import { createSessions } from './session/sessions.js';
+import { startProvider } from './oidc/provider.js';
+import { createTokens } from './tokens/policies.js';
+import { createMetrics } from './ops/metrics.js';
+import { logDestination, loggerOptions, requestId } from './http/logger.js';
+import { publicError } from './http/errors.js';
+import { errorPage, wantsHtml } from './http/pages.js';
+import { clientErrorHandler } from './http/client-error.js';
+import { trustProxyOption } from './http/client-address.js';
+import { BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_SIZE, REQUEST_TIMEOUT_MS, serverFactory } from './http/server-factory.js';
+import type { Dispatcher } from './http/dispatcher.js';
+import { MAX_PATH_AFTER_PREFIX } from './proxy/call.js';
 import metrics from '../plugins/metrics.js';
 import oidc from '../plugins/oidc.js';
 import session from '../plugins/session.js';
-import loginState from '../plugins/login-state.js';
 import csrf from '../plugins/csrf.js';
-import tokens from '../plugins/tokens.js';
 import health from '../plugins/health.js';
 import login from '../plugins/login.js';
-import callback from '../plugins/callback.js';
 import me from '../plugins/me.js';
 import logout from '../plugins/logout.js';
 import backchannelLogout from '../plugins/backchannel-logout.js';
-import apiProxy, { type Dispatcher } from '../plugins/api-proxy.js';
+import apiProxy from '../plugins/api-proxy.js';
 import authRateLimit from '../plugins/rate-limit.js';
 import drain from '../plugins/drain.js';
-import { clientErrorHandler } from './client-error.js';
-import { MAX_PATH_AFTER_PREFIX, trustProxyOption } from './proxy/call.js';
 import staticSite from '../plugins/static-site.js';
 import frontendProxy from '../plugins/frontend-proxy.js';
 
-// Limits and timeouts of the public server, set on purpose (Node's defaults
-// are noted where they differ):
-/** Our own routes take small bodies (back-channel logout has its own 64 KiB
- *  parser limit); proxied bodies stream to the upstream and are not limited here. */
-export const BODY_LIMIT = 1024 * 1024;
-/** Request line + headers; over it Node answers 431. 16 KiB (Node's default)
- *  fits a session cookie and the largest sane forwarded headers. */
-export const MAX_HEADER_SIZE = 16 * 1024;
-/** Headers must arrive within this (slowloris). Node's default is 60 s. */
-export const HEADERS_TIMEOUT_MS = 15_000;
-/** A whole request (headers and body) must arrive within this: long enough for
- *  an upload through the proxy, short enough to free stuck sockets. */
-export const REQUEST_TIMEOUT_MS = 300_000;
-/** Idle keep-alive sockets close after this: longer than the 60 s idle timeout
- *  of common load balancers (AWS ALB, nginx), so the balancer closes first and
- *  never reuses a socket we are closing. Node's default is 5 s. */
-export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+export { BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_SIZE, REQUEST_TIMEOUT_MS };
 
 export interface AppDeps {
   /** A store to use instead of the one SESSION_STORE names (tests). */
@@ -78,23 +65,26 @@ async function app(fastify: FastifyInstance, { config, store, dispatcher }: { co
     return reply.send({ error: 'not_found' });
   });
 
+  // the gateway's parts (src/), then the Fastify adapters that serve them (plugins/)
+  const counters = createMetrics(() => store.size?.());
+  const provider = startProvider(config, fastify.log);
+  const sessions = createSessions({ config, store, metrics: counters });
+  const tokens = createTokens({ config, sessions, provider, metrics: counters });
+
   await fastify.register(drain);
   await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
-  await fastify.register(metrics, { config, sessionCount: () => store.size?.() });
-  await fastify.register(oidc, { config });
-  await fastify.register(session, { config, store });
-  await fastify.register(loginState, { config });
+  await fastify.register(metrics, { config, metrics: counters });
+  await fastify.register(oidc, { provider });
+  await fastify.register(session, { sessions });
   await fastify.register(csrf, { config });
-  await fastify.register(tokens, { config });
 
   await fastify.register(authRateLimit, { config });
   await fastify.register(health);
   await fastify.register(login, { config });
-  await fastify.register(callback, { config });
   await fastify.register(me);
   await fastify.register(logout, { config });
   await fastify.register(backchannelLogout, { config });
-  await fastify.register(apiProxy, { config, dispatcher });
+  await fastify.register(apiProxy, { config, tokens, dispatcher });
   // the SPA's front door (one of the two, or neither: unknown paths stay 404)
   if (config.staticDir) await fastify.register(staticSite, { config });
   if (config.frontendUpstream) await fastify.register(frontendProxy, { config });
@@ -106,28 +96,6 @@ export default rootPlugin;
 
 function isApiCall(url: string, config: Config): boolean {
   return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || underRoute(url, config.routes);
-}
-
-/**
- * The HTTP server, as Fastify would make it (the same options and timeouts),
- * whose request listener hands the calls of HTTP API routes straight to
- * src/proxy/call.ts (`dispatch`, set once the routes exist) and everything
- * else to Fastify. The proxy's hot path skips the framework's per-request
- * work (request and reply objects, hooks, a child logger), which cost as
- * much as the proxying itself (README, Performance).
- */
-function serverFactory(calls: Dispatcher) {
-  type Options = { http?: ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
-  return (handler: (req: IncomingMessage, res: ServerResponse) => void, opts: Options) => {
-    const server = createServer(opts.http ?? {}, (req, res) => {
-      if (calls.dispatch?.(req, res)) return;
-      handler(req, res);
-    });
-    server.keepAliveTimeout = opts.keepAliveTimeout!;
-    server.requestTimeout = opts.requestTimeout!;
-    server.setTimeout(opts.connectionTimeout!);
-    return server;
-  };
 }
 
 /** A Fastify instance with the gateway registered, not yet listening. */

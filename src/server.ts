@@ -1,10 +1,10 @@
 // The process: configuration (one line naming the variable and exit 1 when
 // it is wrong), listen, and a graceful close on SIGTERM/SIGINT: stop
 // accepting, let in-flight requests finish up to CLOSE_DEADLINE_MS, close the
-// store, exit 0 (src/shutdown.ts).
-import { loadConfig, ConfigError, type Config } from './config.js';
+// store, exit 0 (src/ops/shutdown.ts).
+import { loadConfig, ConfigError, type Config } from './config/config.js';
 import { buildApp } from './app.js';
-import { closeOnSignals } from './shutdown.js';
+import { closeOnSignals } from './ops/shutdown.js';
 
 let config: Config;
 try {

@@ -11,7 +11,7 @@ import { builtinModules } from 'node:module';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config/config.js';
 import { PART_VARIABLES } from '../demo/part-variables.js';
 import { parseDockerfile, instructions } from './fixtures/dockerfile.js';
 import { request } from './fixtures/browser.js';

@@ -11,7 +11,7 @@
 //   missing /assets/app.js or /favicon.ico stays a 404.
 // @see https://github.com/bripkens/connect-history-api-fallback#readme
 import { posix } from 'node:path';
-import { wantsHtml } from '../pages.js';
+import { wantsHtml } from '../http/pages.js';
 
 export const GATEWAY_PATHS = ['/auth', '/healthz', '/readyz', '/metrics'];
 

@@ -1,7 +1,7 @@
 // The provider's metadata: fetched by OpenID Connect Discovery, or built from
 // the explicit OAUTH_* endpoints of a provider without discovery.
 // @see https://openid.net/specs/openid-connect-discovery-1_0.html#ProviderConfigurationValidation
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { providerRequest } from './http.js';
 
 export interface ProviderMetadata {

@@ -3,7 +3,7 @@
 // metadata is wrong (the process stays up; /readyz says 503 meanwhile), or
 // built at once from the explicit OAUTH_* endpoints.
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import { discover, explicitMetadata, type ProviderMetadata } from './metadata.js';
 import { createJwksResolver, type KeyResolver } from './jwks.js';
 import { createTokenClient, type TokenClient } from './token-client.js';

@@ -3,7 +3,7 @@
 // supports client_secret_post. Every provider answer is classified:
 // - ProviderDown: unreachable, timeout, 5xx, 408, 429 (transient: keep the session);
 // - GrantRejected: a 4xx OAuth error such as invalid_grant (final).
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { ProviderMetadata } from './metadata.js';
 import { providerRequest, type ProviderResponse } from './http.js';
 

@@ -8,7 +8,7 @@
 //
 // Order of the checks: an upgrade on a route without `websocket` (400), CSRF
 // (403), a path that leaves the prefix (400), the token policy (401/503;
-// plugins/tokens.ts routeToken, which reads the session once). Upstream
+// src/tokens/policies.ts routeToken, which reads the session once). Upstream
 // failures: 502 JSON, no response headers within UPSTREAM_TIMEOUT: 504 JSON.
 // Bodies stream both ways; the path after the prefix and the query pass
 // exactly as the client sent them (pathEscapes refused anything that could
@@ -18,21 +18,23 @@
 // bff_upstream_latency_seconds when the upstream answered).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
-import proxyAddr from '@fastify/proxy-addr';
-import { errors as undiciErrors, type Dispatcher } from 'undici';
-import type { Config } from '../config.js';
-import type { Route } from '../routes.js';
+import { fastifyCookie } from '@fastify/cookie';
+import { errors as undiciErrors } from 'undici';
+import type { Config } from '../config/config.js';
+import type { Route } from '../config/routes.js';
 import type { SessionData } from '../session/store.js';
-import type { SessionRequest } from '../../plugins/session.js';
-import type { RouteToken } from '../../plugins/tokens.js';
-import type { createMetrics } from '../../plugins/metrics.js';
-import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, publicError } from '../errors.js';
-import { csrfOk } from '../csrf.js';
-import { REDACT_PATHS, redactUrl, requestId } from '../logger.js';
+import type { SessionRequest } from '../session/sessions.js';
+import type { Tokens } from '../tokens/policies.js';
+import type { Metrics } from '../ops/metrics.js';
+import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, publicError } from '../http/errors.js';
+import { csrfOk } from '../http/csrf.js';
+import { REDACT_PATHS, redactUrl, requestId } from '../http/logger.js';
 import { pathEscapes } from './path.js';
 import { upstreamRequestHeaders, browserResponseHeaders } from './headers.js';
 import { renderHeaders } from './templates.js';
-import { createUpstream, type Upstream } from './forward.js';
+import { createUpstream, type Upstream } from './upstream.js';
+import { Exchange } from './exchange.js';
+import { addressesOf, trustFunction } from '../http/client-address.js';
 
 /** The longest path after a prefix that is proxied; longer ones get Fastify's 414 (its maxParamLength). */
 export const MAX_PATH_AFTER_PREFIX = 2048;
@@ -40,9 +42,8 @@ export const MAX_PATH_AFTER_PREFIX = 2048;
 export interface CallDeps {
   config: Config;
   log: FastifyBaseLogger;
-  metrics: ReturnType<typeof createMetrics>;
-  routeToken(call: SessionRequest, route: Route): Promise<RouteToken>;
-  parseCookie(header: string): Record<string, string | undefined>;
+  metrics: Metrics;
+  tokens: Pick<Tokens, 'routeToken'>;
   /** Whether the gateway is closing (plugins/drain.ts): answers then carry Connection: close. */
   closing(): boolean;
   closeIdleConnections(): void;
@@ -62,6 +63,7 @@ class Call implements SessionRequest {
   sessionId: string | undefined = undefined;
   session: SessionData | undefined = undefined;
   sessionExpiresAt = 0;
+  sessionLoaded = false;
   readonly cookies: Record<string, string | undefined>;
   #log: FastifyBaseLogger | undefined;
   constructor(private readonly root: FastifyBaseLogger, readonly id: string, cookies: Record<string, string | undefined>) {
@@ -72,33 +74,6 @@ class Call implements SessionRequest {
   get log(): FastifyBaseLogger {
     return (this.#log ??= this.root.child({ reqId: this.id }));
   }
-}
-
-/** The client address and, under TRUST_PROXY, the chain Fastify's request.ips would give. */
-function addressesOf(trust: ((addr: string, hop: number) => boolean) | undefined) {
-  return (req: IncomingMessage): { ip: string; ips?: string[] } => {
-    if (!trust) return { ip: req.socket.remoteAddress ?? '' };
-    const ips = proxyAddr.all(req, trust);
-    return { ip: ips[ips.length - 1], ips };
-  };
-}
-
-/**
- * TRUST_PROXY for Fastify. A hop count trusts that many hops next to the
- * gateway, whatever their address (Express's meaning, which SPEC.md
- * promises): Fastify 5 itself treats a bare number as trusting nobody. Only
- * use it when nothing but the proxies can reach the gateway.
- */
-export function trustProxyOption(tp: Config['trustProxy']): boolean | string[] | ((address: string, hop: number) => boolean) {
-  return typeof tp === 'number' ? (_address: string, hop: number) => hop < tp : tp;
-}
-
-/** The same setting as a proxy-addr trust function, as Fastify compiles it for request.ip, or none. */
-function trustFunction(tp: Config['trustProxy']): ((addr: string, hop: number) => boolean) | undefined {
-  const option = trustProxyOption(tp);
-  if (option === false) return undefined;
-  if (option === true) return () => true;
-  return typeof option === 'function' ? option : proxyAddr.compile(option);
 }
 
 function hasBody(headers: IncomingHttpHeaders): boolean {
@@ -116,7 +91,7 @@ export function createCallHandler(deps: CallDeps) {
   const infoEnabled = () => (log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') !== false;
   // the one line per call: only its own fields (request id, method, the URL
   // already redacted, status, code, times), so only plain paths are redacted;
-  // the wildcard paths of src/logger.ts (`*.accessToken`, ...) made a line cost
+  // the wildcard paths of src/http/logger.ts (`*.accessToken`, ...) made a line cost
   // 15 µs instead of 4
   const accessLog = log.child({}, { redact: { paths: REDACT_PATHS.filter((p) => !p.includes('*')), censor: '[redacted]' } });
 
@@ -153,7 +128,7 @@ export function createCallHandler(deps: CallDeps) {
     const { route, upstream, drop } = target;
     const url = req.url ?? '/';
     const cookieHeader = req.headers.cookie;
-    const call = new Call(log, id ?? requestId(req.headers), cookieHeader ? deps.parseCookie(cookieHeader) : {});
+    const call = new Call(log, id ?? requestId(req.headers), cookieHeader ? fastifyCookie.parse(cookieHeader) : {});
     let upstreamMs: number | undefined;
     let code: string | undefined;
     res.on('finish', () => {
@@ -183,7 +158,7 @@ export function createCallHandler(deps: CallDeps) {
       }
       if (!csrfOk(req.headers, csrf)) throw new CsrfRejected();
       if (!url.startsWith(route.prefix) || pathEscapes(url)) throw new BadPath();
-      const { token, session } = await deps.routeToken(call, route);
+      const { token, session } = await deps.tokens.routeToken(call, route);
       if (res.destroyed) return; // left while the session was read
 
       const { ip, ips } = addresses(req);
@@ -218,71 +193,6 @@ export function createCallHandler(deps: CallDeps) {
   }
 
   return { routeOf, handle };
-}
-
-/**
- * One request to the upstream and its response written straight to the
- * browser's response, over undici's dispatch handler API: no response body
- * stream, no pipe, one promise (settled when the response starts, or when it
- * fails before that). Backpressure: the upstream connection pauses while the
- * browser's socket is full. A failure after the response started cuts the
- * browser's response (it cannot become a 502 any more).
- */
-class Exchange implements Dispatcher.DispatchHandler {
-  #controller: Dispatcher.DispatchController | undefined;
-  #aborted = false;
-  #started = false;
-  #resolve!: () => void;
-  #reject!: (e: Error) => void;
-  constructor(private readonly res: ServerResponse, private readonly onStart: (status: number, headers: IncomingHttpHeaders) => void) {}
-
-  send(upstream: Upstream, opts: Dispatcher.DispatchOptions): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-      upstream.pool.dispatch(opts, this);
-    });
-  }
-
-  /** The browser left: stop the upstream request (now, or as soon as it is sent). */
-  abort() {
-    this.#aborted = true;
-    this.#controller?.abort(new undiciErrors.RequestAbortedError());
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController) {
-    this.#controller = controller;
-    if (this.#aborted) controller.abort(new undiciErrors.RequestAbortedError());
-  }
-
-  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders) {
-    if (status < 200) return; // 1xx: informational, not forwarded
-    try {
-      this.onStart(status, headers);
-    } catch (e) {
-      // a response Node cannot write (a header value it refuses): a 502
-      controller.abort(e as Error);
-      return;
-    }
-    this.#started = true;
-    this.#resolve();
-  }
-
-  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
-    if (!this.res.write(chunk)) {
-      controller.pause();
-      this.res.once('drain', () => controller.resume());
-    }
-  }
-
-  onResponseEnd() {
-    this.res.end();
-  }
-
-  onResponseError(_controller: Dispatcher.DispatchController, error: Error) {
-    if (this.#started) this.res.destroy();
-    else this.#reject(error);
-  }
 }
 
 /** The route pattern a call matched, as Fastify's router names it (the metrics' `route` label). */

@@ -1,5 +1,5 @@
 // The store SESSION_STORE names.
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { SessionStore } from './store.js';
 import { createMemoryStore } from './memory-store.js';
 import type { StoreLogger } from './redis-store.js';

@@ -18,7 +18,7 @@ export interface SessionData {
   createdAt: number;
   /**
    * Access tokens for routes with their own resource/audience/scopes, by
-   * target key (src/oidc/client-credentials.ts targetKey), each obtained with
+   * target key (src/tokens/client-credentials.ts targetKey), each obtained with
    * the refresh token.
    */
   resourceTokens?: Record<string, { accessToken: string; expiresAt?: number }>;

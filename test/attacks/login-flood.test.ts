@@ -5,8 +5,8 @@
 import t from 'tap';
 import { startStack, SECRET } from '../fixtures/gateway.js';
 import { Browser } from '../fixtures/browser.js';
-import { createLoginStateCodec, newPendingLogin, LOGIN_TTL_S, MAX_PENDING, MAX_COOKIE } from '../../src/oidc/login-state.js';
-import { safeReturnTo } from '../../src/oidc/return-to.js';
+import { createLoginStateCodec, newPendingLogin, LOGIN_TTL_S, MAX_PENDING, MAX_COOKIE } from '../../src/login/state.js';
+import { safeReturnTo } from '../../src/login/return-to.js';
 
 const FLOOD = 2000;
 

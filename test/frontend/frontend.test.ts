@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isHashedAsset, fileHeaders, withoutCookies, frontendRequestHeaders, frontendWsHeaders, DEFAULT_CSP } from '../../src/frontend/headers.js';
 import { isGatewayPath, wantsHistoryFallback, decodedPath, isCanonical } from '../../src/frontend/paths.js';
-import { loadConfig, ConfigError } from '../../src/config.js';
+import { loadConfig, ConfigError } from '../../src/config/config.js';
 import { testEnv } from '../fixtures/gateway.js';
 
 t.test('a content hash in a file name makes it immutable; a word does not', async (t) => {

@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfig, ConfigError } from '../src/config.js';
-import { testEnv } from './fixtures/gateway.js';
+import { loadConfig, ConfigError } from '../../src/config/config.js';
+import { testEnv } from '../fixtures/gateway.js';
 
 const IDP = 'https://idp.example.test';
 const explicitEnv = (over: Record<string, string | undefined>) => testEnv({ OIDC_ISSUER: undefined, ...over });

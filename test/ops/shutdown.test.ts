@@ -8,7 +8,7 @@ import { startUpstream } from '../fixtures/upstream.js';
 import { Browser, login } from '../fixtures/browser.js';
 import { freePort, waitFor } from '../fixtures/net.js';
 import { testEnv, CSRF } from '../fixtures/gateway.js';
-import { CLOSE_DEADLINE_MS } from '../../src/shutdown.js';
+import { CLOSE_DEADLINE_MS } from '../../src/ops/shutdown.js';
 
 const SERVER = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url));
 const SLOW_MS = 3000;

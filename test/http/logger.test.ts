@@ -2,8 +2,8 @@ import t from 'tap';
 import { startStack, CSRF } from '../fixtures/gateway.js';
 import { Browser } from '../fixtures/browser.js';
 import { captureLogs, secretsIn } from '../fixtures/logs.js';
-import { createLoginStateCodec } from '../../src/oidc/login-state.js';
-import { redactUrl } from '../../src/logger.js';
+import { createLoginStateCodec } from '../../src/login/state.js';
+import { redactUrl } from '../../src/http/logger.js';
 
 t.test('redactUrl hides the values of code, state and token parameters, nothing else', async (t) => {
   t.equal(redactUrl('/auth/callback?code=abc&state=def&iss=http%3A%2F%2Fidp'), '/auth/callback?code=[redacted]&state=[redacted]&iss=[redacted]');

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Writable } from 'node:stream';
-import { loggerOptions } from '../../src/logger.js';
+import { loggerOptions } from '../../src/http/logger.js';
 import { startStack, leaks } from '../fixtures/gateway.js';
 import { Browser } from '../fixtures/browser.js';
 import { accountClaims } from '../fixtures/idp.js';

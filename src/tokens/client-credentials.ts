@@ -6,8 +6,8 @@
 // - a refused or failed request is not cached: the caller answers 503 and the
 //   next call asks again.
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
-import type { ReadyProvider } from './provider.js';
-import type { TokenTarget } from './token-client.js';
+import type { ReadyProvider } from '../oidc/provider.js';
+import type { TokenTarget } from '../oidc/token-client.js';
 
 /** Lifetime assumed for a token whose response has no expires_in. */
 export const DEFAULT_UNKNOWN_TTL_S = 300;

@@ -15,16 +15,31 @@
 // A provider (or its JWKS) that cannot be reached is a 503, not a refusal.
 // @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
 // @see https://www.rfc-editor.org/rfc/rfc9207
-import type { Config } from '../config.js';
+import type { Config } from '../config/config.js';
 import type { SessionData } from '../session/store.js';
-import type { ReadyProvider } from './provider.js';
-import { takePending, type PendingLogin } from './login-state.js';
-import { verifyIdToken, userClaims } from './verify-id-token.js';
-import { verifyJwt, audiences, JwtInvalid } from './verify-jwt.js';
-import { ProviderDown } from './http.js';
-import { GrantRejected, type TokenSet } from './token-client.js';
+import type { ReadyProvider } from '../oidc/provider.js';
+import { errorPage } from '../http/pages.js';
+import { takePending, type PendingLogin } from './state.js';
+import { verifyIdToken, userClaims } from '../oidc/verify-id-token.js';
+import { verifyJwt, audiences, JwtInvalid } from '../oidc/verify-jwt.js';
+import { ProviderDown } from '../oidc/http.js';
+import { GrantRejected, type TokenSet } from '../oidc/token-client.js';
 
 export const MAX_PARAM = 2048;
+
+/** What the failure page tells the user, by reason (the others get a general sentence). */
+const MESSAGES: Record<string, string> = {
+  provider_error: 'The sign-in was cancelled or refused at the identity provider.',
+  no_pending_login: 'This sign-in link has expired or was already used.',
+  state_mismatch: 'This sign-in link has expired or was already used.',
+  state_replayed: 'This sign-in link has expired or was already used.',
+  provider_unavailable: 'The identity provider is not reachable right now. Please try again in a moment.',
+};
+
+/** The short HTML page of a failed login (the callback is a browser navigation). */
+export function loginFailurePage(reason: string): string {
+  return errorPage('Sign-in failed', MESSAGES[reason] ?? 'The sign-in could not be completed.');
+}
 
 export class LoginError extends Error {
   override name = 'LoginError';

@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, ConfigError } from '../src/config.js';
-import { testEnv } from './fixtures/gateway.js';
+import { loadConfig, ConfigError } from '../../src/config/config.js';
+import { testEnv } from '../fixtures/gateway.js';
 
 const REQUIRED = ['PUBLIC_URL', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'API_UPSTREAM', 'SESSION_SECRET'];
 

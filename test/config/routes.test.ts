@@ -4,10 +4,10 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig, ConfigError } from '../src/config.js';
-import { testEnv } from './fixtures/gateway.js';
-import { isGatewayPath } from '../src/frontend/paths.js';
-import { renderTemplate } from '../src/proxy/templates.js';
+import { loadConfig, ConfigError } from '../../src/config/config.js';
+import { testEnv } from '../fixtures/gateway.js';
+import { isGatewayPath } from '../../src/frontend/paths.js';
+import { renderTemplate } from '../../src/proxy/templates.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bff-config-routes-'));
 let n = 0;

@@ -13,10 +13,10 @@ import { Browser } from '../fixtures/browser.js';
 import { bearer, untilExpired, loginTokens } from '../fixtures/tokens.js';
 import { createRedisStore } from '../../src/session/redis-store.js';
 import { waitFor } from '../fixtures/net.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { createMemoryStore } from '../../src/session/memory-store.js';
 import { createTokenClient } from '../../src/oidc/token-client.js';
-import { createRefresher, RefreshFailed } from '../../src/oidc/refresh.js';
+import { createRefresher, RefreshFailed } from '../../src/tokens/refresh.js';
 
 const TTL = 4;
 const env = { TOKEN_REFRESH_SKEW: '1' };

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { testEnv } from '../fixtures/gateway.js';
 
 t.test('with neither STATIC_DIR nor FRONTEND_UPSTREAM an unknown path is a plain 404', async (t) => {

@@ -22,10 +22,10 @@
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-6
 // @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
 import type { SessionData, SessionStore } from '../session/store.js';
-import type { ReadyProvider } from './provider.js';
-import { verifyIdToken } from './verify-id-token.js';
-import { ProviderDown } from './http.js';
-import { GrantRejected, type TokenTarget } from './token-client.js';
+import type { ReadyProvider } from '../oidc/provider.js';
+import { verifyIdToken } from '../oidc/verify-id-token.js';
+import { ProviderDown } from '../oidc/http.js';
+import { GrantRejected, type TokenTarget } from '../oidc/token-client.js';
 import { targetKey } from './client-credentials.js';
 
 /**

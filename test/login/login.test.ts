@@ -6,7 +6,7 @@ import { Browser, setCookiesNamed } from '../fixtures/browser.js';
 import { startIdp } from '../fixtures/idp.js';
 import { startUpstream } from '../fixtures/upstream.js';
 import { freePort } from '../fixtures/net.js';
-import { createLoginStateCodec, codeChallenge } from '../../src/oidc/login-state.js';
+import { createLoginStateCodec, codeChallenge } from '../../src/login/state.js';
 import { randomId } from '../../src/session/crypto.js';
 
 t.test('with the provider up', async (t) => {

@@ -3,9 +3,10 @@
 // request, no nonce without openid, PKCE S256 and state always; Auth0's
 // /v2/logout when an Auth0 issuer has no end_session_endpoint.
 import t from 'tap';
-import { loadConfig } from '../../src/config.js';
-import { authorizationUrl, endSessionUrl, auth0Origin } from '../../src/oidc/urls.js';
-import { codeChallenge, newPendingLogin } from '../../src/oidc/login-state.js';
+import { loadConfig } from '../../src/config/config.js';
+import { authorizationUrl } from '../../src/login/authorization-url.js';
+import { endSessionUrl, auth0Origin } from '../../src/logout/end-session-url.js';
+import { codeChallenge, newPendingLogin } from '../../src/login/state.js';
 import type { ProviderMetadata } from '../../src/oidc/metadata.js';
 import { testEnv } from '../fixtures/gateway.js';
 

@@ -7,7 +7,7 @@
 // /auth/login calls therefore never grows it.
 import { createHash } from 'node:crypto';
 import { createSealer, randomId, type Sealer } from '../session/crypto.js';
-import { safeEqual } from './verify-id-token.js';
+import { safeEqual } from '../oidc/verify-id-token.js';
 
 export const LOGIN_TTL_S = 600;
 export const MAX_PENDING = 3;

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyServerOptions } from 'fastify';
 import { pino } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from '../config/config.js';
 
 const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken', 'access_token', 'refresh_token', 'id_token', 'logout_token',
   'client_secret', 'clientSecret', 'code_verifier', 'verifier', 'nonce', 'password'];

@@ -1,0 +1,46 @@
+// Back-channel logout (OpenID Connect Back-Channel Logout 1.0): the provider
+// tells us a user's session ended. The logout token is validated
+// (src/oidc/verify-logout-token.ts), its `jti` must be new (remembered for at
+// least JTI_MEMORY_S, and past the token's own exp), and the sessions of that
+// `sid` (else of that `sub`) end on every instance sharing the store.
+// @see https://openid.net/specs/openid-connect-backchannel-1_0.html#Validation
+import type { ReadyProvider } from '../oidc/provider.js';
+import { verifyLogoutToken } from '../oidc/verify-logout-token.js';
+import type { SessionStore } from '../session/store.js';
+import { systemClock, type Clock } from '../clock.js';
+
+/** How long a seen `jti` is remembered at least (beyond the token's own exp). */
+export const JTI_MEMORY_S = 600;
+
+/** The logout request is refused (400): the reason is for the log only. */
+export class LogoutTokenRefused extends Error {
+  override name = 'LogoutTokenRefused';
+}
+
+export interface BackchannelDeps {
+  /** The loaded provider (or a 503 error). */
+  provider(): ReadyProvider;
+  clientId: string;
+  store: SessionStore;
+  /** Runs a store operation, turning its failure into the 503 of the session store. */
+  guard<T>(op: () => Promise<T>): Promise<T>;
+  clock?: Clock;
+}
+
+/** Ends the sessions a logout token names; resolves how many, and by what. Throws LogoutTokenRefused. */
+export async function backchannelLogout(token: unknown, { provider: ready, clientId, store, guard, clock = systemClock }: BackchannelDeps): Promise<{ ended: number; by: 'sid' | 'sub' }> {
+  if (typeof token !== 'string' || !token) throw new LogoutTokenRefused('no logout_token');
+  const provider = ready();
+  if (!provider.keyFor || !provider.issuer) throw new LogoutTokenRefused('the provider has no keys or issuer');
+  let claims;
+  try {
+    claims = await verifyLogoutToken(token, provider.keyFor, { issuer: provider.issuer, clientId, algorithms: provider.algorithms });
+  } catch (e) {
+    throw new LogoutTokenRefused((e as Error).message);
+  }
+  const ttl = Math.max(JTI_MEMORY_S, claims.exp - clock.now() / 1000 + 60);
+  const issuer = provider.issuer;
+  if (!(await guard(() => store.remember(`jti:${issuer}:${claims.jti}`, ttl)))) throw new LogoutTokenRefused('jti replayed');
+  const ended = await guard(() => store.destroyBy(claims.sid ? { sid: claims.sid } : { sub: claims.sub }));
+  return { ended, by: claims.sid ? 'sid' : 'sub' };
+}

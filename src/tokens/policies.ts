@@ -1,0 +1,128 @@
+// The token a route's policy sends upstream, and the session's own token kept
+// fresh. Rules:
+// - `freshSession`: the request's session (401 without), refreshed when due
+//   (src/tokens/refresh.ts); a refresh that ends the session is a 401, a
+//   provider that cannot refresh now a 503, a store failure a 503;
+// - `user`: the session's token (401 without); a route with its own
+//   resource/audience/scopes gets a token of that target, obtained with the
+//   refresh token;
+// - `optional`: the same when logged in, nothing otherwise (also when the
+//   session ended at refresh);
+// - `client`: the gateway's client-credentials token (503 when the provider
+//   fails);
+// - `none`: nothing.
+import type { Config } from '../config/config.js';
+import type { Route } from '../config/routes.js';
+import { ProviderUnavailable, Unauthenticated } from '../http/errors.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Provider } from '../oidc/provider.js';
+import type { TokenTarget } from '../oidc/token-client.js';
+import type { SessionRequest, Sessions } from '../session/sessions.js';
+import type { SessionData } from '../session/store.js';
+import { systemClock, type Clock } from '../clock.js';
+import { createRefresher, refreshDue, RefreshFailed } from './refresh.js';
+import { createClientCredentials, ClientTokenUnavailable } from './client-credentials.js';
+
+/** What a route's policy sends upstream: the token (none: undefined) and the session it came from. */
+export interface RouteToken {
+  token?: string;
+  session?: SessionData;
+}
+
+/** A route's own token target, or undefined when the session's main token fits. */
+export function routeTarget(route: Route): TokenTarget | undefined {
+  if (!route.resource && !route.audience && !route.scopes) return undefined;
+  return { resource: route.resource, audience: route.audience, scopes: route.scopes };
+}
+
+export interface TokensDeps {
+  config: Pick<Config, 'clientId' | 'refreshSkew'>;
+  sessions: Sessions;
+  provider: Provider;
+  metrics: Pick<Metrics, 'refreshes' | 'storeErrors'>;
+  clock?: Clock;
+}
+
+export type Tokens = ReturnType<typeof createTokens>;
+
+export function createTokens({ config, sessions, provider, metrics, clock = systemClock }: TokensDeps) {
+  const refresher = createRefresher({
+    store: sessions.store,
+    provider: () => provider.current(),
+    clientId: config.clientId,
+    skew: config.refreshSkew,
+    onRefresh: (outcome) => metrics.refreshes.inc({ outcome }),
+  });
+  const clientTokens = createClientCredentials({ provider: () => provider.current(), skew: config.refreshSkew });
+
+  const sessionFailed = (request: SessionRequest, e: unknown): never => {
+    if (e instanceof RefreshFailed) {
+      request.log.warn({ reason: e.message }, e.outcome === 'ended' ? 'session ended at refresh' : 'refresh unavailable');
+      if (e.outcome === 'ended') {
+        request.session = undefined;
+        throw new Unauthenticated();
+      }
+      throw new ProviderUnavailable();
+    }
+    return sessions.storeFailed(request, e);
+  };
+  const secondsLeft = (request: SessionRequest) => request.sessionExpiresAt - clock.now() / 1000;
+
+  /** The request's session with a usable access token; throws 401/503. */
+  async function freshSession(request: SessionRequest): Promise<SessionData> {
+    const session = await sessions.load(request);
+    if (!session) throw new Unauthenticated();
+    if (!refreshDue(session, config.refreshSkew)) return session;
+    try {
+      const fresh = await refresher.fresh(request.sessionId!, session, secondsLeft(request));
+      if (fresh !== session) request.log.debug('access token renewed');
+      request.session = fresh;
+      return fresh;
+    } catch (e) {
+      return sessionFailed(request, e);
+    }
+  }
+
+  /** The user's token for `route`: the session's, or one for the route's own target. */
+  async function userToken(request: SessionRequest, route: Route): Promise<RouteToken> {
+    const session = await freshSession(request);
+    const target = routeTarget(route);
+    if (!target) return { token: session.accessToken, session };
+    try {
+      const got = await refresher.forTarget(request.sessionId!, session, secondsLeft(request), target);
+      request.session = got.session;
+      return { token: got.token, session: got.session };
+    } catch (e) {
+      return sessionFailed(request, e);
+    }
+  }
+
+  // not logged in, or the session ended at refresh: anonymous
+  const anonymousUnlessLoggedIn = (e: unknown): RouteToken => {
+    if (e instanceof Unauthenticated) return {};
+    throw e;
+  };
+
+  async function clientToken(request: SessionRequest, route: Route): Promise<RouteToken> {
+    try {
+      return { token: await clientTokens.token(routeTarget(route) ?? {}) };
+    } catch (e) {
+      if (!(e instanceof ClientTokenUnavailable)) throw e;
+      request.log.warn({ reason: e.message }, 'client token unavailable');
+      throw new ProviderUnavailable();
+    }
+  }
+
+  return {
+    freshSession,
+    /** The token `route`'s policy sends upstream; throws 401/503. Not async itself: the hot path awaits one promise less. */
+    routeToken(request: SessionRequest, route: Route): Promise<RouteToken> {
+      switch (route.token) {
+        case 'user': return userToken(request, route);
+        case 'optional': return userToken(request, route).catch(anonymousUnlessLoggedIn);
+        case 'client': return clientToken(request, route);
+        default: return Promise.resolve({});
+      }
+    },
+  };
+}
