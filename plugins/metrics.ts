@@ -11,6 +11,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics;
   }
+  interface FastifyContextConfig {
+    /** The route observes its own calls (the proxy engine): not observed again here. */
+    selfObserved?: boolean;
+  }
 }
 
 async function metricsPlugin(fastify: FastifyInstance, { config, metrics }: { config: Config; metrics: Metrics }) {
@@ -18,7 +22,7 @@ async function metricsPlugin(fastify: FastifyInstance, { config, metrics }: { co
 
   fastify.addHook('onResponse', (request, reply, done) => {
     // a proxied call measures itself (src/proxy/call.ts)
-    if (!(request.routeOptions.config as { selfObserved?: boolean } | undefined)?.selfObserved) {
+    if (!request.routeOptions.config?.selfObserved) {
       metrics.observeRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     }
     done();

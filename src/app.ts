@@ -18,7 +18,8 @@ import { clientErrorHandler } from './http/client-error.js';
 import { trustProxyOption } from './http/client-address.js';
 import { BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_SIZE, REQUEST_TIMEOUT_MS, serverFactory } from './http/server-factory.js';
 import type { Dispatcher } from './http/dispatcher.js';
-import { MAX_PATH_AFTER_PREFIX } from './proxy/call.js';
+import { createProxy, MAX_PATH_AFTER_PREFIX } from './proxy/call.js';
+import { decodedPath, isGatewayPath } from './frontend/paths.js';
 import metrics from '../plugins/metrics.js';
 import oidc from '../plugins/oidc.js';
 import session from '../plugins/session.js';
@@ -70,6 +71,11 @@ async function app(fastify: FastifyInstance, { config, store, dispatcher }: { co
   const provider = startProvider(config, fastify.log);
   const sessions = createSessions({ config, store, metrics: counters });
   const tokens = createTokens({ config, sessions, provider, metrics: counters });
+  const proxy = createProxy({
+    config, log: fastify.log, metrics: counters, tokens,
+    closing: () => fastify.draining.closing,
+    closeIdleConnections: () => fastify.server.closeIdleConnections(),
+  });
 
   await fastify.register(drain);
   await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
@@ -84,15 +90,23 @@ async function app(fastify: FastifyInstance, { config, store, dispatcher }: { co
   await fastify.register(me);
   await fastify.register(logout, { config });
   await fastify.register(backchannelLogout, { config });
-  await fastify.register(apiProxy, { config, tokens, dispatcher });
+  await fastify.register(apiProxy, { config, proxy, dispatcher });
   // the SPA's front door (one of the two, or neither: unknown paths stay 404)
   if (config.staticDir) await fastify.register(staticSite, { config });
-  if (config.frontendUpstream) await fastify.register(frontendProxy, { config });
+  if (config.frontendUpstream) await fastify.register(frontendProxy, { config, proxy });
 }
 
 /** The root plugin, unencapsulated so that its decorators (provider, sessions, metrics) are the instance's. */
 const rootPlugin = fp(app, { name: 'bff-gateway' });
 export default rootPlugin;
+
+/** Whether the proxy serves `url`: under a route's prefix, or a frontend path (FRONTEND_UPSTREAM) that is not the gateway's own. */
+function proxied(url: string, config: Config): boolean {
+  if (underRoute(url, config.routes)) return true;
+  if (!config.frontendUpstream) return false;
+  const path = decodedPath(url);
+  return path !== undefined && !isGatewayPath(path, config.routes.map((r) => r.prefix));
+}
 
 function isApiCall(url: string, config: Config): boolean {
   return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || underRoute(url, config.routes);
@@ -114,9 +128,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     genReqId: (req) => requestId(req.headers),
     routerOptions: { maxParamLength: MAX_PATH_AFTER_PREFIX },
     return503OnClosing: true,
-    // a proxied call is one log line of its own (plugins/api-proxy.ts), not
+    // a proxied call is one log line of its own (src/proxy/call.ts), not
     // Fastify's two ('incoming request', 'request completed')
-    logController: new LogController({ disableRequestLogging: (req: { url?: string }) => underRoute(req.url ?? '', config.routes) }),
+    logController: new LogController({ disableRequestLogging: (req: { url?: string }) => proxied(req.url ?? '/', config) }),
     // on close: idle keep-alive sockets are closed at once, busy ones after their response
     forceCloseConnections: 'idle',
   });

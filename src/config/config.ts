@@ -8,6 +8,7 @@ import { resolve as resolvePath, join as joinPath } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
+import { cookieName, LOGIN_COOKIE, SESSION_COOKIE } from './cookies.js';
 import { defaultRoute, readRoutesFile, RoutesError, type Route } from './routes.js';
 
 export const DEFAULT_SCOPES = 'openid profile email offline_access';
@@ -334,8 +335,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicOrigin: publicUrl.origin,
     redirectUri: `${publicUrl.origin}/auth/callback`,
     secureCookies,
-    cookieName: secureCookies ? '__Host-bff' : 'bff',
-    loginCookieName: secureCookies ? '__Host-bff-login' : 'bff-login',
+    cookieName: cookieName(SESSION_COOKIE, secureCookies),
+    loginCookieName: cookieName(LOGIN_COOKIE, secureCookies),
     ...providerForm(e),
     clientId: e.OIDC_CLIENT_ID,
     clientSecret: readSecret(e),

@@ -1,61 +1,53 @@
-// One proxied API call, on Node's own request and response: everything an
-// HTTP route (plugins/api-proxy.ts) does. The server's request listener runs
-// it directly for every request under a route's prefix (src/app.ts
-// serverFactory: no Fastify request, reply, hooks or child logger per call,
-// which cost as much as the proxying itself); a Fastify route runs the same
-// function for what reaches the router (inject, a prefix only the router's
-// decoding matches).
+// The proxy: one engine for every proxied HTTP call (an API route's, a
+// WebSocket route's plain calls, the frontend's), on Node's own request and
+// response. The server's request listener runs it directly for every call
+// under an HTTP route's prefix (src/http/dispatcher.ts: no Fastify request,
+// reply, hooks or child logger per call, which cost as much as the proxying
+// itself); Fastify routes run the same function for what reaches the router
+// (inject, a prefix only the router's decoding matches, the frontend's paths).
 //
-// Order of the checks: an upgrade on a route without `websocket` (400), CSRF
-// (403), a path that leaves the prefix (400), the token policy (401/503;
-// src/tokens/policies.ts routeToken, which reads the session once). Upstream
-// failures: 502 JSON, no response headers within UPSTREAM_TIMEOUT: 504 JSON.
-// Bodies stream both ways; the path after the prefix and the query pass
-// exactly as the client sent them (pathEscapes refused anything that could
-// leave the prefix). Every call is one log line ('proxied call', or 'api call
-// refused' with its error code) with its request id, status and times, and
-// one observation of bff_http_request_duration_seconds (and of
+// Checks: an API route's guard (src/proxy/guard.ts: upgrade, CSRF, path,
+// token policy), the same for its WebSocket upgrades (admitUpgrade); the
+// frontend has none here (its Fastify route keeps the gateway's own paths
+// away). Upstream failures: 502, no response headers within UPSTREAM_TIMEOUT:
+// 504 (JSON; a short page for a navigation to the frontend). Bodies stream
+// both ways; the path after the prefix and the query pass exactly as the
+// client sent them (the guard refused anything that could leave the
+// prefix). Every call is one log line ('proxied call', or 'api call refused' /
+// 'frontend call refused' with its error code) with its request id, status
+// and times, and one observation of bff_http_request_duration_seconds (and of
 // bff_upstream_latency_seconds when the upstream answered).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import { fastifyCookie } from '@fastify/cookie';
 import { errors as undiciErrors } from 'undici';
 import type { Config } from '../config/config.js';
-import type { Route } from '../config/routes.js';
 import type { SessionData } from '../session/store.js';
 import type { SessionRequest } from '../session/sessions.js';
-import type { Tokens } from '../tokens/policies.js';
+import type { RouteToken, Tokens } from '../tokens/policies.js';
 import type { Metrics } from '../ops/metrics.js';
-import { BadPath, CsrfRejected, UpgradeRefused, UpstreamTimeout, UpstreamUnreachable, publicError } from '../http/errors.js';
-import { csrfOk } from '../http/csrf.js';
-import { REDACT_PATHS, redactUrl, requestId } from '../http/logger.js';
-import { pathEscapes } from './path.js';
-import { upstreamRequestHeaders, browserResponseHeaders } from './headers.js';
-import { renderHeaders } from './templates.js';
-import { createUpstream, type Upstream } from './upstream.js';
-import { Exchange } from './exchange.js';
+import { UpstreamTimeout, UpstreamUnreachable, publicError } from '../http/errors.js';
+import { redactUrl, requestId } from '../http/logger.js';
+import { createAccessLog } from '../http/access-log.js';
+import { errorPage, wantsHtml } from '../http/pages.js';
 import { addressesOf, trustFunction } from '../http/client-address.js';
+import { upstreamRequestHeaders, browserResponseHeaders, upgradeHeaders } from './headers.js';
+import { renderHeaders } from './templates.js';
+import { admit, type GuardDeps } from './guard.js';
+import { routeLabel, type ProxyTarget } from './target.js';
+import { Exchange } from './exchange.js';
 
 /** The longest path after a prefix that is proxied; longer ones get Fastify's 414 (its maxParamLength). */
 export const MAX_PATH_AFTER_PREFIX = 2048;
 
-export interface CallDeps {
-  config: Config;
+export interface ProxyDeps {
+  config: Pick<Config, 'trustProxy' | 'publicUrl' | 'csrfHeader' | 'publicOrigin'>;
   log: FastifyBaseLogger;
   metrics: Metrics;
   tokens: Pick<Tokens, 'routeToken'>;
   /** Whether the gateway is closing (plugins/drain.ts): answers then carry Connection: close. */
   closing(): boolean;
   closeIdleConnections(): void;
-}
-
-/** An HTTP route ready to serve calls. */
-export interface CallRoute {
-  route: Route;
-  upstream: Upstream;
-  /** Client headers dropped: the route's `headers.drop` and the names it sets (undefined: none). */
-  drop?: string[];
-  templated: boolean;
 }
 
 /** The state of one call: what reading the session needs and leaves (plugins/session.ts). */
@@ -80,69 +72,69 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
   return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 }
 
-export function createCallHandler(deps: CallDeps) {
+export function createProxy(deps: ProxyDeps) {
   const { config, log, metrics } = deps;
   const addresses = addressesOf(trustFunction(config.trustProxy));
   const trustProxy = config.trustProxy !== false;
   const publicProto = config.publicUrl.protocol.slice(0, -1);
   const publicHost = config.publicUrl.host;
-  const ownCookies = [config.cookieName, config.loginCookieName];
-  const csrf = { csrfHeader: config.csrfHeader, publicOrigin: config.publicOrigin };
-  const infoEnabled = () => (log as { isLevelEnabled?(level: string): boolean }).isLevelEnabled?.('info') !== false;
-  // the one line per call: only its own fields (request id, method, the URL
-  // already redacted, status, code, times), so only plain paths are redacted;
-  // the wildcard paths of src/http/logger.ts (`*.accessToken`, ...) made a line cost
-  // 15 µs instead of 4
-  const accessLog = log.child({}, { redact: { paths: REDACT_PATHS.filter((p) => !p.includes('*')), censor: '[redacted]' } });
+  const guard: GuardDeps = { csrf: { csrfHeader: config.csrfHeader, publicOrigin: config.publicOrigin }, tokens: deps.tokens };
+  const accessLog = createAccessLog(log);
 
-  /** An HTTP route's upstream pool, closed with close(). */
-  function routeOf(route: Route): CallRoute {
-    const drop = [...route.dropHeaders, ...Object.keys(route.setHeaders)];
-    return {
-      route,
-      upstream: createUpstream(route.upstream, { headersTimeoutMs: config.upstreamTimeoutMs }),
-      drop: drop.length ? drop : undefined,
-      templated: Object.keys(route.setHeaders).length > 0,
-    };
+  /** The headers of a request towards `target`'s upstream (also of a WebSocket upgrade: see upgradeHeaders). */
+  function forwardHeaders(req: IncomingMessage, target: ProxyTarget, requestId: string, { token, session }: RouteToken): IncomingHttpHeaders {
+    const { ip, ips } = addresses(req);
+    return upstreamRequestHeaders(req.headers, {
+      trustProxy, publicProto, publicHost, accessToken: token, requestId, clientIp: ip, clientIps: ips,
+      drop: target.drop, set: target.set ? renderHeaders(target.set, session) : undefined, passCookies: target.frontend,
+    });
   }
 
-  function answerError(call: Call, res: ServerResponse, err: FastifyError): void {
+  /** What `target` sends its upstream for this request: a route's token (the guard's checks first), nothing for the frontend. */
+  function admitted(req: IncomingMessage, target: ProxyTarget, call: SessionRequest, upgrade = false): Promise<RouteToken> {
+    return target.route ? admit(req.headers, req.url ?? '/', target.route, call, guard, upgrade) : NOTHING;
+  }
+
+  function answerError(call: Call, req: IncomingMessage, res: ServerResponse, target: ProxyTarget, err: FastifyError): void {
     const { status, error, ours } = publicError(err);
     if (!ours) call.log.error({ err }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    const body = JSON.stringify({ error });
-    const headers: Record<string, string | number> = { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) };
+    const page = target.frontend && req.method === 'GET' && wantsHtml(req.headers.accept);
+    const body = page ? errorPage('Not available', 'The application could not be loaded. Please try again.', { retry: false }) : JSON.stringify({ error });
+    const headers: Record<string, string | number> = {
+      'content-type': page ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body),
+    };
     if (deps.closing()) headers.connection = 'close';
     res.writeHead(status, headers).end(body);
   }
 
   /**
-   * Serves one call of `target`'s route. `id`: the request id when Fastify
-   * already made one. Never rejects: every failure is answered here.
+   * Serves one call of `target`. `id`: the request id when Fastify already
+   * made one. Never rejects: every failure is answered here.
    */
-  async function handle(req: IncomingMessage, res: ServerResponse, target: CallRoute, id?: string): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, target: ProxyTarget, id?: string): Promise<void> {
     const started = performance.now();
-    const { route, upstream, drop } = target;
+    const { upstream, prefix } = target;
     const url = req.url ?? '/';
-    const cookieHeader = req.headers.cookie;
+    const cookieHeader = target.route ? req.headers.cookie : undefined;
     const call = new Call(log, id ?? requestId(req.headers), cookieHeader ? fastifyCookie.parse(cookieHeader) : {});
     let upstreamMs: number | undefined;
     let code: string | undefined;
     res.on('finish', () => {
       const elapsed = performance.now() - started;
-      metrics.observeRequest(req.method!, routeLabel(route, url), res.statusCode, elapsed / 1000);
+      metrics.observeRequest(req.method!, routeLabel(target, url), res.statusCode, elapsed / 1000);
       if (deps.closing()) deps.closeIdleConnections();
       if (upstreamMs !== undefined) metrics.upstreamLatency.observe(upstreamMs / 1000);
       const level = res.statusCode >= 500 && upstreamMs === undefined ? 'warn' : 'info';
-      if (level === 'info' && !infoEnabled()) return;
+      if (!accessLog.enabled(level)) return;
       // reqId in the line itself (the same fields as a request's child logger
       // writes): no child logger per call
-      accessLog[level]({
+      accessLog.write(level, {
         reqId: call.id, method: req.method, url: redactUrl(url), status: res.statusCode, code, upstreamMs, responseTime: elapsed,
-      }, upstreamMs !== undefined ? 'proxied call' : 'api call refused');
+      }, upstreamMs !== undefined ? 'proxied call' : target.frontend ? 'frontend call refused' : 'api call refused');
     });
 
     // the client went away: nothing more is sent upstream, and the upstream
@@ -151,29 +143,18 @@ export function createCallHandler(deps: CallDeps) {
     res.on('close', () => { if (!res.writableFinished) exchange?.abort(); });
 
     try {
-      if (req.headers.upgrade) {
-        // an upgrade can reach a route without websocket once any plugin
-        // listens for upgrades (the frontend proxy's hot reload): refuse it
-        throw new UpgradeRefused();
-      }
-      if (!csrfOk(req.headers, csrf)) throw new CsrfRejected();
-      if (!url.startsWith(route.prefix) || pathEscapes(url)) throw new BadPath();
-      const { token, session } = await deps.tokens.routeToken(call, route);
+      const given = await admitted(req, target, call);
       if (res.destroyed) return; // left while the session was read
 
-      const { ip, ips } = addresses(req);
-      const headers = upstreamRequestHeaders(req.headers, {
-        trustProxy, publicProto, publicHost, accessToken: token, requestId: call.id, clientIp: ip, clientIps: ips,
-        drop, set: target.templated ? renderHeaders(route.setHeaders, session) : undefined,
-      });
+      const headers = forwardHeaders(req, target, call.id, given);
       const body = hasBody(req.headers) ? req : undefined;
       if (!body && headers['content-length'] !== undefined) delete headers['content-length'];
-      const rest = upstream.basePath + url.slice(route.prefix.length);
+      const rest = upstream.basePath + url.slice(prefix.length);
 
       const sent = performance.now();
       exchange = new Exchange(res, (status, upstreamHeaders) => {
         upstreamMs = performance.now() - sent;
-        const out = browserResponseHeaders(upstreamHeaders, ownCookies);
+        const out = browserResponseHeaders(upstreamHeaders);
         if (deps.closing() && req.httpVersionMajor === 1) out.connection = 'close';
         res.writeHead(status, out as IncomingHttpHeaders);
       });
@@ -182,21 +163,41 @@ export function createCallHandler(deps: CallDeps) {
       } catch (e) {
         if (e instanceof undiciErrors.RequestAbortedError || res.destroyed) return; // nobody to answer: the browser left
         const timeout = e instanceof undiciErrors.HeadersTimeoutError;
-        call.log.warn({ err: e }, timeout ? 'upstream timed out' : 'upstream unreachable');
+        const who = target.frontend ? 'frontend' : 'upstream';
+        call.log.warn({ err: e }, timeout ? `${who} timed out` : `${who} unreachable`);
         metrics.upstreamErrors.inc({ kind: timeout ? 'timeout' : 'unreachable' });
         throw timeout ? new UpstreamTimeout() : new UpstreamUnreachable();
       }
     } catch (e) {
       code = (e as FastifyError).code;
-      answerError(call, res, e as FastifyError);
+      answerError(call, req, res, target, e as FastifyError);
     }
   }
 
-  return { routeOf, handle };
+  return {
+    handle,
+    /**
+     * A WebSocket upgrade of `target`: the same checks as a call (throws
+     * their errors), and the handshake headers towards the upstream.
+     */
+    async admitUpgrade(req: IncomingMessage, target: ProxyTarget, call: SessionRequest, id: string): Promise<Record<string, string>> {
+      const started = performance.now();
+      try {
+        const given = await admitted(req, target, call, true);
+        return upgradeHeaders(forwardHeaders(req, target, id, given), target.set);
+      } catch (e) {
+        // the refusal's line and observation (Fastify's error handler answers it)
+        const { status } = publicError(e as FastifyError);
+        const url = req.url ?? '/';
+        metrics.observeRequest(req.method!, routeLabel(target, url), status, (performance.now() - started) / 1000);
+        const level = status >= 500 ? 'warn' : 'info';
+        if (accessLog.enabled(level)) accessLog.write(level, { reqId: id, method: req.method, url: redactUrl(url), status, code: (e as FastifyError).code }, 'api call refused');
+        throw e;
+      }
+    },
+  };
 }
 
-/** The route pattern a call matched, as Fastify's router names it (the metrics' `route` label). */
-function routeLabel(route: Route, url: string): string {
-  const c = url[route.prefix.length];
-  return c === undefined || c === '?' ? route.prefix : `${route.prefix}/*`;
-}
+export type Proxy = ReturnType<typeof createProxy>;
+
+const NOTHING: Promise<RouteToken> = Promise.resolve({});

@@ -1,8 +1,10 @@
 // Header rewriting on the way to the upstream and back.
 // To the upstream:
-// - the browser's Cookie and Authorization never pass; the session's access
-//   token is injected as `Authorization: Bearer` after everything else, so no
-//   header (`Connection: authorization` included) can remove it;
+// - the browser's Authorization never passes, nor its Cookie to an API; the
+//   frontend gets the browser's other cookies, never the gateway's own
+//   (src/config/cookies.ts, both spellings); the session's access token is
+//   injected as `Authorization: Bearer` after everything else, so no header
+//   (`Connection: authorization` included) can remove it;
 // - hop-by-hop headers are dropped, and so are the headers the client's
 //   Connection header names (RFC 9110 7.6.1), before the token is injected;
 // - a route's `headers.drop` names are dropped, and every name of its
@@ -21,8 +23,12 @@
 //   upstream's `Connection: keep-alive` would override a browser's
 //   `Connection: close`;
 // - a Set-Cookie for the gateway's own cookie names is dropped.
+// A WebSocket upgrade towards the upstream carries only what a WebSocket
+// client may add to its own handshake (upgradeHeaders): the token, the
+// forwarding headers, the route's set headers and (frontend) the cookies.
 // @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { GATEWAY_COOKIES } from '../config/cookies.js';
 
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'proxy-authenticate', 'te', 'trailer', 'upgrade'];
 const CLIENT_ONLY = ['cookie', 'authorization', 'forwarded', 'x-real-ip', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'x-request-id'];
@@ -46,6 +52,8 @@ export interface ForwardContext {
   drop?: readonly string[];
   /** Headers to set (lower case names, resolved values). */
   set?: Record<string, string>;
+  /** The browser's cookies pass, less the gateway's (the frontend); otherwise no Cookie passes. */
+  passCookies?: boolean;
 }
 
 /** The header names a Connection header lists (lower case). */
@@ -72,6 +80,10 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: Forwa
   out['x-forwarded-proto'] = (peerTrusted && firstValue(incoming['x-forwarded-proto'])) || ctx.publicProto;
   out['x-forwarded-host'] = (peerTrusted && firstValue(incoming['x-forwarded-host'])) || ctx.publicHost;
   out['x-request-id'] = ctx.requestId;
+  if (ctx.passCookies) {
+    const cookie = withoutCookies(incoming.cookie, GATEWAY_COOKIES);
+    if (cookie) out.cookie = cookie;
+  }
   if (ctx.set) Object.assign(out, ctx.set);
   if (ctx.accessToken) out.authorization = `Bearer ${ctx.accessToken}`;
   return out;
@@ -85,7 +97,7 @@ function firstValue(v: string | string[] | undefined): string | undefined {
 const RESPONSE_HOP_BY_HOP = new Set([...HOP_BY_HOP, 'transfer-encoding', 'http2-settings']);
 
 /** Drops the upstream's hop-by-hop headers and its Set-Cookie entries for the gateway's own cookie names. */
-export function browserResponseHeaders(headers: OutgoingHttpHeaders, ownCookies: string[]): OutgoingHttpHeaders {
+export function browserResponseHeaders(headers: OutgoingHttpHeaders, ownCookies: readonly string[] = GATEWAY_COOKIES): OutgoingHttpHeaders {
   const connection = headers.connection as string | string[] | undefined;
   if (connection !== undefined) for (const h of connectionNames(connection)) delete headers[h];
   // one pass over what the upstream sent (a handful of names), not a lookup per hop-by-hop name
@@ -98,4 +110,25 @@ export function browserResponseHeaders(headers: OutgoingHttpHeaders, ownCookies:
   });
   if (list.length) headers['set-cookie'] = list; else delete headers['set-cookie'];
   return headers;
+}
+
+/** A Cookie header without the named cookies; undefined when none is left. */
+export function withoutCookies(cookie: string | string[] | undefined, names: readonly string[]): string | undefined {
+  if (cookie === undefined) return undefined;
+  const kept = (Array.isArray(cookie) ? cookie.join('; ') : cookie).split(';')
+    .map((c) => c.trim())
+    .filter((c) => c && !names.includes(c.slice(0, c.includes('=') ? c.indexOf('=') : c.length).trim()));
+  return kept.length ? kept.join('; ') : undefined;
+}
+
+/** Of the headers of a proxied request, those a WebSocket handshake towards the upstream carries. */
+const UPGRADE_HEADERS = ['authorization', 'cookie', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
+
+export function upgradeHeaders(all: IncomingHttpHeaders, set: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of set ? [...UPGRADE_HEADERS, ...Object.keys(set)] : UPGRADE_HEADERS) {
+    const v = all[name];
+    if (typeof v === 'string') out[name] = v;
+  }
+  return out;
 }

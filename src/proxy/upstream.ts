@@ -7,32 +7,26 @@ export const DEFAULT_KEEP_ALIVE_MS = 60_000;
 
 export interface Upstream {
   pool: Pool;
+  /** The upstream URL's origin. */
+  origin: string;
   /** The upstream URL's path, prepended to the path after the prefix ('' for none). */
   basePath: string;
   close(): Promise<void>;
 }
 
 /**
- * The undici pool options of every upstream the gateway proxies to (also
- * handed to @fastify/http-proxy for WebSocket routes and the frontend):
- * keep-alive, bounded connections, UPSTREAM_TIMEOUT for the response
- * headers, no timeout on streaming bodies.
+ * One upstream's pool: keep-alive, bounded connections, UPSTREAM_TIMEOUT for
+ * the response headers (and the connection), no timeout on streaming bodies.
  */
-export function poolOptions(headersTimeoutMs: number, connections = DEFAULT_CONNECTIONS) {
-  return {
+export function createUpstream(url: string, { headersTimeoutMs, connections = DEFAULT_CONNECTIONS }: { headersTimeoutMs: number; connections?: number }): Upstream {
+  const u = new URL(url);
+  const pool = new Pool(u.origin, {
     connections,
     pipelining: 1,
     keepAliveTimeout: DEFAULT_KEEP_ALIVE_MS,
     headersTimeout: headersTimeoutMs,
     bodyTimeout: 0,
-  };
-}
-
-export function createUpstream(url: string, { headersTimeoutMs, connections = DEFAULT_CONNECTIONS }: { headersTimeoutMs: number; connections?: number }): Upstream {
-  const u = new URL(url);
-  const pool = new Pool(u.origin, {
-    ...poolOptions(headersTimeoutMs, connections),
     connect: { timeout: Math.min(10_000, headersTimeoutMs) },
   });
-  return { pool, basePath: u.pathname.replace(/\/+$/, ''), close: () => pool.close() };
+  return { pool, origin: u.origin, basePath: u.pathname.replace(/\/+$/, ''), close: () => pool.close() };
 }

@@ -1,4 +1,8 @@
 import t from 'tap';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { captureLogs } from '../fixtures/logs.js';
+import { parsePrometheus, value } from '../fixtures/prometheus.js';
 import { startStack } from '../fixtures/gateway.js';
 import { openWs, nextMessage } from '../fixtures/ws-client.js';
 import { Browser, request } from '../fixtures/browser.js';
@@ -107,4 +111,39 @@ t.test('an unreachable frontend is 502: a page for navigations, JSON otherwise',
   t.same(JSON.parse(json.body), { error: 'bad_gateway' });
   const health = await request({ url: `${stack.gw.url}/healthz` });
   t.equal(health.status, 200, 'the gateway itself is fine');
+});
+
+t.test('a frontend call is one proxied call: one log line with its request id, one observation of its route', async (t) => {
+  const frontend = await startFrontend();
+  const logs = captureLogs('info');
+  const stack = await startStack({ env: { FRONTEND_UPSTREAM: frontend.url }, deps: { logger: logs.logger } });
+  t.teardown(async () => { await stack.close(); await frontend.close(); });
+  const { gw } = stack;
+  const count = async (route: string) => value(parsePrometheus((await request({ url: `${gw.url}/metrics` })).body),
+    'bff_http_request_duration_seconds_count', { method: 'GET', route, status_code: '200' });
+  const [root0, rest0] = [await count('/'), await count('/*')];
+  t.equal((await request({ url: `${gw.url}/?from=test`, headers: { ...HTML, 'x-request-id': 'frontend-root-1' } })).status, 200);
+  t.equal((await request({ url: `${gw.url}/assets/app.js`, headers: { accept: '*/*', 'x-request-id': 'frontend-asset-1' } })).status, 200);
+  t.equal(frontend.requests.at(-1)!.headers['x-request-id'], 'frontend-asset-1', 'the request id goes to the frontend');
+  for (const id of ['frontend-root-1', 'frontend-asset-1']) {
+    const mine = logs.lines.filter((l) => l.reqId === id);
+    t.equal(mine.length, 1, `one line for ${id}`);
+    t.match(mine[0], { msg: 'proxied call', status: 200, method: 'GET', upstreamMs: Number });
+  }
+  t.equal(await count('/') - root0, 1, 'the root page observed as /');
+  t.equal(await count('/*') - rest0, 1, 'other paths as /*');
+});
+
+t.test('a frontend without response headers within UPSTREAM_TIMEOUT: 504, a page for a navigation', async (t) => {
+  const silent = http.createServer(() => { /* never answers */ });
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  const port = (silent.address() as AddressInfo).port;
+  const stack = await startStack({ env: { FRONTEND_UPSTREAM: `http://127.0.0.1:${port}`, UPSTREAM_TIMEOUT: '0.3' } });
+  t.teardown(async () => { await stack.close(); silent.closeAllConnections(); await new Promise((r) => silent.close(r)); });
+  const page = await request({ url: `${stack.gw.url}/dashboard`, headers: HTML });
+  t.equal(page.status, 504);
+  t.match(page.headers['content-type'], /^text\/html/);
+  const json = await request({ url: `${stack.gw.url}/app.js`, headers: { accept: '*/*' } });
+  t.equal(json.status, 504);
+  t.same(JSON.parse(json.body), { error: 'gateway_timeout' });
 });

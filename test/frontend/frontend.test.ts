@@ -2,7 +2,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isHashedAsset, fileHeaders, withoutCookies, frontendRequestHeaders, frontendWsHeaders, DEFAULT_CSP } from '../../src/frontend/headers.js';
+import { isHashedAsset, fileHeaders, DEFAULT_CSP } from '../../src/frontend/headers.js';
 import { isGatewayPath, wantsHistoryFallback, decodedPath, isCanonical } from '../../src/frontend/paths.js';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
 import { testEnv } from '../fixtures/gateway.js';
@@ -48,24 +48,6 @@ t.test('the history fallback is for HTML navigations without a file extension', 
   t.notOk(wantsHistoryFallback('GET', '/some/route', 'application/json'));
   t.notOk(wantsHistoryFallback('GET', '/some/route', undefined));
   t.notOk(wantsHistoryFallback('POST', '/some/route', html));
-});
-
-t.test('towards the frontend: the gateway\'s cookies and Authorization are cut, the rest passes', async (t) => {
-  t.equal(withoutCookies('a=1; bff=s; __Host-bff=s; bff-login=l; __Host-bff-login=l; b=2', ['bff', '__Host-bff', 'bff-login', '__Host-bff-login']), 'a=1; b=2');
-  t.equal(withoutCookies('bff=s', ['bff']), undefined);
-  t.equal(withoutCookies(undefined, ['bff']), undefined);
-  t.equal(withoutCookies('bffx=1;bff =2; x', ['bff']), 'bffx=1; x');
-  const out = frontendRequestHeaders({ cookie: 'theme=dark; bff=s', authorization: 'Bearer t', accept: 'text/html', 'x-forwarded-host': 'evil', connection: 'keep-alive' }, {
-    requestId: 'r1', clientIp: '10.0.0.1', trustProxy: false, publicProto: 'https', publicHost: 'app.example.com',
-  });
-  t.equal(out.cookie, 'theme=dark');
-  t.notOk('authorization' in out);
-  t.notOk('connection' in out);
-  t.equal(out['x-forwarded-host'], 'app.example.com');
-  t.equal(out['x-forwarded-for'], '10.0.0.1');
-  t.equal(out.accept, 'text/html');
-  t.same(frontendWsHeaders({ cookie: '__Host-bff=s; theme=dark', authorization: 'Bearer t' }), { cookie: 'theme=dark' });
-  t.same(frontendWsHeaders({ cookie: '__Host-bff=s', authorization: 'Bearer t' }), {});
 });
 
 t.test('STATIC_DIR, FRONTEND_UPSTREAM and CONTENT_SECURITY_POLICY are checked at boot', async (t) => {

@@ -12,7 +12,8 @@ import { startStack } from '../fixtures/gateway.js';
 import { startUpstream } from '../fixtures/upstream.js';
 import { startFrontend } from '../fixtures/frontend.js';
 import { openWs, nextMessage } from '../fixtures/ws-client.js';
-import { Browser } from '../fixtures/browser.js';
+import { Browser, request } from '../fixtures/browser.js';
+import { parsePrometheus, value } from '../fixtures/prometheus.js';
 
 const A = 'https://a.example';
 const B = 'https://b.example';
@@ -163,6 +164,27 @@ t.test('several APIs, one token policy each', async (t) => {
     upA.clear();
     await gw.call(new Browser(), '/pub/h', { headers: { 'x-user-id': 'mallory' } });
     t.equal(upA.requests[0].headers['x-user-id'], 'mallory', 'a route without set headers leaves them alone');
+  });
+
+  t.test('a WebSocket route\'s plain calls take the path of every call: CSRF first, the session\'s Bearer, no Cookie, one observation', async (t) => {
+    const cookie = browser.cookieHeader(gw.url);
+    const count = async (status: string) => value(parsePrometheus((await request({ url: `${gw.url}/metrics` })).body),
+      'bff_http_request_duration_seconds_count', { method: 'GET', route: '/ws/*', status_code: status });
+    const [ok0, csrf0] = [await count('200'), await count('403')];
+    const before = wsUp.requests.length;
+    const refused = await request({ url: `${gw.url}/ws/items?x=1`, headers: { cookie, accept: 'application/json' } });
+    t.equal(refused.status, 403);
+    t.same(JSON.parse(refused.body), { error: 'csrf' });
+    t.equal((await gw.call(new Browser(), '/ws/items')).status, 401, 'without a session');
+    t.equal(wsUp.requests.length, before, 'a refused call reaches nothing');
+    const res = await gw.call(browser, '/ws/items?x=1', { headers: { cookie: `${cookie}; theme=dark` } });
+    t.equal(res.status, 200);
+    const seen = wsUp.requests.at(-1)!;
+    t.equal(seen.url, '/items?x=1');
+    t.equal(bearerOf(seen.headers), sessionToken(idp), 'the session\'s token');
+    t.notOk(seen.headers.cookie, 'no Cookie upstream');
+    t.equal(await count('200') - ok0, 1, 'one observation of the call');
+    t.equal(await count('403') - csrf0, 1, 'one of the refusal');
   });
 
   t.test('a WebSocket route: the Bearer at upgrade, no Cookie; cross-origin and sessionless upgrades refused', async (t) => {
