@@ -5,7 +5,8 @@
 // bare Fastify + @fastify/http-proxy (no auth), a lean node:http + undici
 // proxy (no auth), the express peer (express-openid-connect +
 // http-proxy-middleware), our gateway with the memory store and with the
-// Redis store. Each authenticated target is logged into once through the
+// Redis store, each at LOG_LEVEL=info (the default: one access line per
+// call) and at warn. Each authenticated target is logged into once through the
 // real provider; then autocannon drives GETs with the same connections,
 // warm-up and duration for all. The load generator (this process) is pinned
 // to CPU 0 and every server to CPU 1 (taskset) when the machine has two.
@@ -143,9 +144,12 @@ async function main() {
   process.on('exit', stopAll);
   process.on('SIGINT', () => { stopAll(); process.exit(130); });
 
-  const ports = { upstream: await freePort(), bare: await freePort(), lean: await freePort(), peer: await freePort(), mem: await freePort(), redis: await freePort() };
+  const ports = {
+    upstream: await freePort(), bare: await freePort(), lean: await freePort(), peer: await freePort(),
+    memInfo: await freePort(), memWarn: await freePort(), redisInfo: await freePort(), redisWarn: await freePort(),
+  };
   const origin = (p: number) => `http://127.0.0.1:${p}`;
-  const idp = await startIdp({ publicUrls: [origin(ports.mem), origin(ports.redis)], extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
+  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.redisInfo, ports.redisWarn].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
   const upstreamUrl = origin(ports.upstream);
   const upstream = await spawnServer('upstream', ['node', path.join(TARGETS_DIR, 'upstream.mjs')], {}, ports.upstream);
   procs.push(upstream);
@@ -165,12 +169,17 @@ async function main() {
   const peerBrowser = new Browser();
   await loginAt(peerBrowser, `${origin(ports.peer)}/login`, `${origin(ports.peer)}/callback`);
   targets.push({ name: 'express peer', port: ports.peer, url: origin(ports.peer), proc: peer, path: '/api/bench', headers: { cookie: peerBrowser.cookieHeader(origin(ports.peer)) } });
-  const mem = await gatewayTarget('bff (memory)', idp, upstreamUrl, ports.mem);
-  procs.push(mem.proc!);
-  targets.push(mem);
-  const redis = await gatewayTarget('bff (redis)', idp, upstreamUrl, ports.redis, { SESSION_STORE: 'redis', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
-  procs.push(redis.proc!);
-  targets.push(redis);
+  const redisEnv = { SESSION_STORE: 'redis', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
+  const gateways = [
+    ['bff (memory, info)', ports.memInfo, { LOG_LEVEL: 'info' }], ['bff (memory, warn)', ports.memWarn, { LOG_LEVEL: 'warn' }],
+    ['bff (redis, info)', ports.redisInfo, { ...redisEnv, LOG_LEVEL: 'info' }], ['bff (redis, warn)', ports.redisWarn, { ...redisEnv, LOG_LEVEL: 'warn' }],
+  ] as const;
+  for (const [name, port, env] of gateways) {
+    const g = await gatewayTarget(name, idp, upstreamUrl, port, env);
+    procs.push(g.proc!);
+    targets.push(g);
+  }
+  const mem = targets.find((x) => x.name === 'bff (memory, info)')!;
 
   // every authenticated target must answer 200 before it is measured
   for (const t of targets) {

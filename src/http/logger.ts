@@ -42,16 +42,21 @@ export function redactUrl(url: string): string {
   return `${url.slice(0, q)}?${params.join('&')}`;
 }
 
+/** Lines are written once this much is pending (or LOG_FLUSH_MS after the first): one write for many calls. */
+export const LOG_BATCH_BYTES = 4096;
+export const LOG_FLUSH_MS = 200;
+
 /**
- * Where the gateway's lines go: stdout, written asynchronously. A synchronous
- * write per line (pino's default) costs a syscall per proxied call at `info`
- * (measured: +48 µs of CPU per call, half the call); asynchronous writes
- * coalesce the lines of a busy moment into one. pino flushes what is pending
+ * Where the gateway's lines go: stdout, written asynchronously in batches. A
+ * synchronous write per line (pino's default) costs a syscall per proxied
+ * call at `info` (measured: +48 µs of CPU per call, half the call); batches
+ * of LOG_BATCH_BYTES turn the lines of a busy moment into one write, and a
+ * quiet moment's lines leave within LOG_FLUSH_MS. pino flushes what is pending
  * when the process exits (also after a fatal error); a SIGKILL can lose the
  * last lines.
  */
 export function logDestination() {
-  return pino.destination({ dest: 1, sync: false });
+  return pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS });
 }
 
 export function loggerOptions(config: Pick<Config, 'logLevel'>): FastifyServerOptions['logger'] {
