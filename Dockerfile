@@ -1,9 +1,11 @@
 # syntax=docker/dockerfile:1
 # bff-gateway: build with the dev dependencies (TypeScript), run with the
 # production dependencies only, as the unprivileged `node` user.
-#   docker build -t bff-gateway .
+#   docker build -t bff-gateway .      the gateway (the last stage, `runtime`)
 #   docker run -p 3000:3000 -e PUBLIC_URL=... -e OIDC_ISSUER=... bff-gateway
-# The same image runs the demo's provider, API and SPA (docker-compose.yml).
+# The demo's provider, API and SPA (docker-compose.yml) need oidc-provider, a
+# development dependency the gateway's image never carries: they run from the
+# `demo` target (docker build --target demo -t bff-gateway:demo .).
 
 ARG NODE_IMAGE=node:24-slim
 
@@ -17,12 +19,16 @@ COPY plugins ./plugins
 COPY demo ./demo
 RUN npm run build
 
+# the build as it stands: every dependency, dist/demo and demo/spa
+FROM build AS demo
+USER node
+
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
-COPY --from=build /app/dist ./dist
-COPY demo/spa ./demo/spa
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/plugins ./dist/plugins
 USER node
 ENV PORT=3000 HOST=0.0.0.0
 EXPOSE 3000

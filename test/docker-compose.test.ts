@@ -1,7 +1,8 @@
 // docker-compose.yml run without Docker: each service becomes a process
-// started as its container would be (the image's CMD or the service's
-// `command`, the image's ENV and the service's environment, cwd = the
-// repository, which the image mirrors under /app), in depends_on order,
+// started as its container would be (the service's `command` or the CMD of
+// the Dockerfile target it builds, that target's ENV and the service's
+// environment, cwd = the repository, which the images mirror under /app), in
+// depends_on order,
 // waiting on every `service_healthy` condition by running that service's own
 // healthcheck command. One network namespace stands in for the gateway's
 // (all parts on 127.0.0.1, as in compose); the fixed ports are swapped for
@@ -18,13 +19,21 @@ import { freePort, waitFor } from './fixtures/net.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dockerfile = parseDockerfile(readFileSync(`${ROOT}Dockerfile`, 'utf8'));
-const runtime = dockerfile.stages[dockerfile.stages.length - 1];
-interface Service { environment?: Record<string, string>; command?: string[]; healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }> }
+interface Service {
+  build?: { target?: string }; environment?: Record<string, string>; command?: string[]; healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+}
 const { services } = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8'), { merge: true }) as { services: Record<string, Service> };
 
-const imageEnv: Record<string, string> = {};
-for (const i of instructions(runtime, 'ENV')) for (const m of i.args.matchAll(/(\w+)=(\S+)/g)) imageEnv[m[1]] = m[2];
-const imageCmd = instructions(runtime, 'CMD')[0].json!;
+/** The ENV and CMD a target's image has: its own over those of the stage it is built FROM. */
+function image(name: string | undefined): { env: Record<string, string>; cmd?: string[] } {
+  const stage = name ? dockerfile.stages.find((s) => s.name === name) : dockerfile.stages.at(-1);
+  if (!stage) throw new Error(`no Dockerfile stage ${name}`);
+  const base = dockerfile.stages.some((s) => s.name === stage.from) ? image(stage.from) : { env: {} };
+  const env = { ...base.env };
+  for (const i of instructions(stage, 'ENV')) for (const m of i.args.matchAll(/(\w+)=(\S+)/g)) env[m[1]] = m[2];
+  return { env, cmd: instructions(stage, 'CMD').at(-1)?.json ?? base.cmd };
+}
 
 function run(argv: string[], env: Record<string, string>): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
   const [bin, ...args] = argv;
@@ -68,9 +77,12 @@ t.test('docker compose up, as processes: the gateway with Redis, the provider, t
       await start(dep, [...path, name]);
       if (condition === 'service_healthy') await healthy(dep);
     }
+    const img = image(s.build?.target);
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries({ ...imageEnv, ...s.environment })) env[k] = remap(v);
-    const proc = run(s.command ?? imageCmd, env);
+    for (const [k, v] of Object.entries({ ...img.env, ...s.environment })) env[k] = remap(v);
+    const argv = s.command ?? img.cmd;
+    t.ok(argv, `${name} has a command`);
+    const proc = run(argv!, env);
     started.set(name, proc);
     t.teardown(() => { if (proc.child.exitCode === null) proc.child.kill('SIGKILL'); });
   };

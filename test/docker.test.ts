@@ -2,9 +2,10 @@
 // Dockerfile's stages, user, port, healthcheck and start command (and that
 // the command, run as the image would, starts the built gateway and passes
 // its own HEALTHCHECK); docker-compose.yml's gateway environment against the
-// configuration schema, and its ports and healthchecks against the
-// Dockerfile; the runtime stage's production-only dependencies against what
-// the built code imports.
+// configuration schema, its ports and healthchecks against the Dockerfile,
+// and the target each service builds; the runtime stage's production-only
+// dependencies (the lockfile's, without oidc-provider) against what the
+// built gateway imports.
 import t from 'tap';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -19,14 +20,21 @@ import { freePort, waitFor } from './fixtures/net.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dockerfile = parseDockerfile(readFileSync(`${ROOT}Dockerfile`, 'utf8'));
-const build = dockerfile.stages[0];
+const stage = (name: string) => dockerfile.stages.find((s) => s.name === name)!;
+const build = stage('build');
+const demo = stage('demo');
+/** The last stage: what `docker build .` gives without --target. */
 const runtime = dockerfile.stages[dockerfile.stages.length - 1];
 const compose = parse(readFileSync(`${ROOT}docker-compose.yml`, 'utf8'), { merge: true }) as {
   services: Record<string, { environment?: Record<string, string>; ports?: string[]; command?: string[]; network_mode?: string;
-    healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }>; image?: string }>;
+    healthcheck?: { test: string[] }; depends_on?: Record<string, { condition: string }>; image?: string;
+    build?: { context: string; target?: string } }>;
 };
 const gateway = compose.services.gateway;
 const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const lock = JSON.parse(readFileSync(`${ROOT}package-lock.json`, 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+/** What `npm ci --omit=dev` installs: the lockfile's packages not marked dev, by install path. */
+const production = Object.keys(lock.packages).filter((p) => p.startsWith('node_modules/') && !lock.packages[p].dev);
 
 /** ENV of a stage as key → value (the `ENV K=V K2=V2` form). */
 function stageEnv(stage: typeof runtime): Record<string, string> {
@@ -37,6 +45,7 @@ function stageEnv(stage: typeof runtime): Record<string, string> {
 
 t.test('the Dockerfile builds with dev dependencies and runs with production ones only', async (t) => {
   t.ok(dockerfile.stages.length >= 2, 'multi-stage');
+  t.equal(runtime.name, 'runtime', 'the production stage is the last one, the default target');
   for (const s of [build, runtime]) t.match(s.from, /^node:(2[2-9]|[3-9]\d)-slim$/, `${s.name ?? 'stage'} is a current Node LTS slim image`);
   t.ok(instructions(build, 'RUN').some((i) => /\bnpm ci\b/.test(i.args) && !/--omit=dev/.test(i.args)), 'build stage installs dev dependencies');
   t.ok(instructions(build, 'RUN').some((i) => /\bnpm run build\b/.test(i.args)), 'build stage compiles');
@@ -46,7 +55,8 @@ t.test('the Dockerfile builds with dev dependencies and runs with production one
   t.match(installs[0]?.args, /\bnpm ci --omit=dev\b/, 'runtime stage: npm ci --omit=dev');
   const copies = instructions(runtime, 'COPY');
   t.notOk(copies.some((c) => /node_modules/.test(c.args)), 'no node_modules copied from the build stage');
-  t.ok(copies.some((c) => /--from=\S+\s+\/app\/dist\s+\.\/dist$/.test(c.args)), 'the built dist/ is copied to ./dist');
+  t.same(copies.filter((c) => c.args.startsWith('--from=')).map((c) => c.args.replace(/^--from=\S+\s+/, '')),
+    ['/app/dist/src ./dist/src', '/app/dist/plugins ./dist/plugins'], 'only the built gateway is copied: no demo code, no dependencies');
   for (const s of [build, runtime]) t.same(instructions(s, 'WORKDIR').map((i) => i.args), ['/app'], 'WORKDIR /app: the image mirrors the repository layout');
   for (const c of copies.filter((x) => !x.args.includes('--from='))) {
     const parts = c.args.split(/\s+/);
@@ -130,10 +140,11 @@ function jsFiles(dir: string): string[] {
   });
 }
 
-t.test('every package the built gateway and demo import is a production dependency', async (t) => {
+/** The packages the built files under dist/<dirs> import. */
+function importedPackages(dirs: string[]): Set<string> {
   const builtins = new Set(builtinModules);
   const imported = new Set<string>();
-  for (const dir of ['src', 'plugins', 'demo']) {
+  for (const dir of dirs) {
     for (const f of jsFiles(`${ROOT}dist/${dir}`)) {
       for (const m of readFileSync(f, 'utf8').matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g)) {
         const spec = m[1];
@@ -142,8 +153,40 @@ t.test('every package the built gateway and demo import is a production dependen
       }
     }
   }
-  t.ok(imported.has('fastify') && imported.has('oidc-provider'), 'the scan finds the imports');
-  for (const name of imported) t.ok(name in pkg.dependencies, `${name} is in dependencies`);
+  return imported;
+}
+
+t.test('the production image has no oidc-provider and needs none; the demo target has it', async (t) => {
+  t.notOk('oidc-provider' in pkg.dependencies, 'oidc-provider is not a production dependency');
+  t.match(pkg.devDependencies['oidc-provider'], /^\d+\.\d+\.\d+$/, 'it is a development dependency, pinned');
+  t.equal(lock.packages['node_modules/oidc-provider']?.dev, true, 'the lockfile marks it dev, so npm ci --omit=dev skips it');
+  t.same(production.filter((p) => /(^|\/)node_modules\/oidc-provider$/.test(p)), [], 'no production package brings it in');
+
+  const gatewayImports = importedPackages(['src', 'plugins']);
+  t.ok(gatewayImports.has('fastify') && gatewayImports.has('ioredis'), 'the scan finds the imports');
+  for (const name of gatewayImports) {
+    t.ok(name in pkg.dependencies, `the gateway's ${name} is in dependencies`);
+    t.ok(production.includes(`node_modules/${name}`), `${name} is installed by npm ci --omit=dev`);
+  }
+
+  const demoImports = importedPackages(['demo']);
+  t.ok(demoImports.has('oidc-provider'), 'the demo imports oidc-provider');
+  for (const name of demoImports) t.ok(name in pkg.dependencies || name in pkg.devDependencies, `the demo's ${name} is a dependency`);
+  t.equal(demo.from, 'build', 'the demo target is the build stage: every dependency installed, dist/demo built');
+  t.ok(instructions(build, 'COPY').some((c) => c.args === 'demo ./demo'), 'the build stage has demo/ (the SPA\'s files with it)');
+  const user = instructions(demo, 'USER').at(-1)?.args;
+  t.ok(user && !/^(root|0)(:|$)/.test(user), `the demo target runs as a non-root user (${user})`);
+});
+
+t.test('compose builds the gateway from the production target and the demo parts from the demo target', async (t) => {
+  t.equal(gateway.build?.target, runtime.name, 'the gateway: the production image');
+  for (const part of Object.keys(PART_VARIABLES)) {
+    t.equal(compose.services[part]?.build?.target, 'demo', `${part}: the demo target`);
+    t.not(compose.services[part]?.image, gateway.image, `${part}'s image is not tagged as the gateway's`);
+  }
+  for (const [name, s] of Object.entries(compose.services)) {
+    if (s.build) t.ok(dockerfile.stages.some((x) => x.name === s.build!.target), `${name} builds a stage of the Dockerfile`);
+  }
 });
 
 t.test('the image\'s start command runs the built gateway, which passes the image\'s HEALTHCHECK', async (t) => {

@@ -99,11 +99,12 @@ t.test('proxy abuse', async (t) => {
     t.notMatch(open, /transfer-encoding:.*\r\ntransfer-encoding/is, 'one Transfer-Encoding at most');
   });
 
-  t.test('an Upgrade request is proxied as a plain request, its Upgrade dropped', async (t) => {
+  t.test('an Upgrade on a route without websocket is refused with 400 and reaches nothing', async (t) => {
     upstream.clear();
-    const raw = await rawRequest(gw.port, `GET /api/up HTTP/1.1\r\nHost: 127.0.0.1\r\nx-csrf: 1\r\nCookie: ${cookie}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`);
-    t.ok(statusOf(raw) < 500, `status ${statusOf(raw)}`);
-    for (const r of upstream.requests) t.notOk('upgrade' in r.headers, 'no Upgrade upstream');
+    const raw = await rawRequest(gw.port, `GET /api/up HTTP/1.1\r\nHost: 127.0.0.1\r\nx-csrf: 1\r\nCookie: ${cookie}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`, { timeoutMs: 2000 });
+    t.equal(statusOf(raw), 400);
+    t.same(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)), { error: 'bad_request' });
+    t.same(upstream.requests.map((r) => r.url), [], 'the upstream received no request');
   });
 
   t.test('X-Forwarded-*, Forwarded and X-Real-IP from the client are replaced, not passed on', async (t) => {

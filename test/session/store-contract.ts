@@ -60,6 +60,44 @@ export function storeContract(t: Test, factory: StoreFactory): void {
     t.same((await store.get(id))?.data, next);
   });
 
+  t.test('update replaces the data of a live session, with the TTL given, and resolves true', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    const data = sessionData();
+    await store.set(id, data, 60);
+    const next = { ...data, accessToken: 'at-refreshed', refreshToken: 'rt-rotated' };
+    t.equal(await store.update(id, next, 120), true);
+    const got = await store.get(id);
+    t.same(got?.data, next);
+    t.ok(got!.expiresIn > 110 && got!.expiresIn <= 120, `expiresIn ${got?.expiresIn} follows the update's TTL`);
+  });
+
+  t.test('update of a destroyed, unknown or expired session resolves false and resurrects nothing', async (t) => {
+    const store = await open(t);
+    const destroyed = randomId();
+    await store.set(destroyed, sessionData(), 60);
+    await store.destroy(destroyed);
+    const expired = randomId();
+    await store.set(expired, sessionData(), 0.3);
+    t.ok(await waitFor(async () => (await store.get(expired)) === undefined, { timeoutMs: 5_000, what: 'expiry' }));
+    for (const [what, id] of [['destroyed', destroyed], ['never existing', randomId()], ['expired', expired]]) {
+      const data = sessionData();
+      t.equal(await store.update(id, data, 60), false, `${what}: false`);
+      t.equal(await store.get(id), undefined, `${what}: still no session`);
+      t.equal(await store.destroyBy({ sid: data.sid }), 0, `${what}: nothing for destroyBy to end`);
+    }
+  });
+
+  t.test('a session updated with the same sid is still ended by destroyBy sid', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    const data = sessionData();
+    await store.set(id, data, 60);
+    t.equal(await store.update(id, { ...data, accessToken: 'at-refreshed' }, 60), true);
+    t.equal(await store.destroyBy({ sid: data.sid }), 1);
+    t.equal(await store.get(id), undefined);
+  });
+
   t.test('a session expires by itself after its TTL', async (t) => {
     const store = await open(t);
     const id = randomId();
