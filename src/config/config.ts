@@ -8,7 +8,7 @@ import { resolve as resolvePath, join as joinPath } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
-import { defaultRoute, readRoutesFile, RoutesError, type Route } from './routes.js';
+import { parseRoutes, readRoutesFile, RoutesError, type Route } from './routes.js';
 
 export const DEFAULT_SCOPES = 'openid profile email offline_access';
 
@@ -34,7 +34,7 @@ export const ConfigSchema = Type.Object({
   OIDC_AUDIENCE: Type.Optional(Str()),
   OIDC_RESOURCE: Type.Optional(Str()),
   API_UPSTREAM: Type.Optional(Str()),
-  API_PREFIX: Str({ default: '/api', pattern: '^/[A-Za-z0-9._~!$&\'()*+,;=:@/-]*$' }),
+  API_PREFIX: Str({ default: '/api' }),
   SESSION_SECRET: Str(),
   SESSION_STORE: Type.Union([Type.Literal('memory'), Type.Literal('redis')], { default: 'memory' }),
   REDIS_URL: Str({ default: 'redis://127.0.0.1:6379' }),
@@ -250,9 +250,12 @@ function providerForm(env: Env): Pick<Config, 'issuer' | 'endpoints'> {
   return { endpoints };
 }
 
+/** The variable each setting of the environment form's one route comes from. */
+const ENV_ROUTE: Record<string, string> = { 'routes[0].prefix': 'API_PREFIX', 'routes[0].upstream': 'API_UPSTREAM' };
+
 /**
  * The routes: BFF_CONFIG's file, or (never both) the one route of API_PREFIX
- * and API_UPSTREAM.
+ * and API_UPSTREAM, which the file's parser checks by the same rules.
  */
 function loadRoutes(e: Env, given: Record<string, string>): Route[] {
   if (e.BFF_CONFIG) {
@@ -266,13 +269,12 @@ function loadRoutes(e: Env, given: Record<string, string>): Route[] {
     }
   }
   if (!e.API_UPSTREAM) throw new ConfigError('API_UPSTREAM', 'is required (or BFF_CONFIG)');
-  const apiPrefix = e.API_PREFIX.replace(/\/+$/, '') || '/';
-  if (apiPrefix === '/' || apiPrefix.startsWith('/auth') || /(^|\/)\.\.?(\/|$)/.test(apiPrefix) || apiPrefix.includes('//')) {
-    throw new ConfigError('API_PREFIX', 'must be a path such as /api, not /, not under /auth, without . or .. segments');
+  try {
+    return parseRoutes({ routes: [{ prefix: e.API_PREFIX, upstream: e.API_UPSTREAM }] });
+  } catch (err) {
+    if (err instanceof RoutesError) throw new ConfigError(ENV_ROUTE[err.where] ?? 'API_UPSTREAM', err.reason);
+    throw err;
   }
-  const upstream = httpUrl('API_UPSTREAM', e.API_UPSTREAM);
-  if (upstream.search || upstream.hash) throw new ConfigError('API_UPSTREAM', 'must not have a query or fragment');
-  return [defaultRoute(apiPrefix, upstream.href.replace(/\/+$/, ''))];
 }
 
 /** The variables of `.env` in the working directory (none when there is no such file). */
