@@ -24,9 +24,13 @@ export function publicError(err: { statusCode?: number; code?: string }): { stat
   return { status, error: word || STATUS_WORD[status] || (status >= 500 ? 'internal' : 'bad_request'), ours: Boolean(word) };
 }
 
+/**
+ * One error of the catalogue. Its status is also on the constructor, for the
+ * answers built without throwing (a login's failure page).
+ */
 function define(code: string, message: string, statusCode: number, publicError: string) {
   PUBLIC_ERROR[code] = publicError;
-  return createError(code, message, statusCode);
+  return Object.assign(createError(code, message, statusCode), { statusCode });
 }
 
 export const Unauthenticated = define('BFF_SESSION_MISSING', 'no session', 401, 'unauthenticated');
@@ -35,10 +39,9 @@ export const BadPath = define('BFF_PROXY_BAD_PATH', 'the path leaves the proxied
 export const UpstreamUnreachable = define('BFF_PROXY_UPSTREAM_UNREACHABLE', 'the upstream is unreachable', 502, 'bad_gateway');
 export const UpstreamTimeout = define('BFF_PROXY_UPSTREAM_TIMEOUT', 'the upstream did not answer in time', 504, 'gateway_timeout');
 export const ProviderUnavailable = define('BFF_OIDC_PROVIDER_UNAVAILABLE', 'the identity provider is unavailable', 503, 'provider_unavailable');
+export const ProviderBadAnswer = define('BFF_OIDC_PROVIDER_BAD_ANSWER', 'the identity provider gave an answer the gateway cannot use', 502, 'bad_gateway');
 export const StoreUnavailable = define('BFF_SESSION_STORE_UNAVAILABLE', 'the session store is unavailable', 503, 'store_unavailable');
 export const RateLimited = define('BFF_RATE_LIMITED', 'too many requests from this address', 429, 'rate_limited');
 export const UpgradeRefused = define('BFF_PROXY_UPGRADE_REFUSED', 'this route does not proxy WebSocket or other upgrades', 400, 'bad_request');
-
-/** Login failures: shown as a short HTML page (the callback is a browser navigation). */
-export const LoginFailed = createError<[string]>('BFF_LOGIN_FAILED', 'login failed: %s', 400);
-PUBLIC_ERROR.BFF_LOGIN_FAILED = 'login_failed';
+/** The callback refused a login (shown as a short HTML page: the callback is a browser navigation). */
+export const LoginFailed = define('BFF_LOGIN_FAILED', 'the login could not be completed', 400, 'login_failed');
