@@ -28,9 +28,9 @@ export function publicError(err: { statusCode?: number; code?: string }): { stat
  * One error of the catalogue. Its status is also on the constructor, for the
  * answers built without throwing (a login's failure page).
  */
-function define(code: string, message: string, statusCode: number, publicError: string) {
+function define<Args extends unknown[] = []>(code: string, message: string, statusCode: number, publicError: string) {
   PUBLIC_ERROR[code] = publicError;
-  return Object.assign(createError(code, message, statusCode), { statusCode });
+  return Object.assign(createError<string, number, Args>(code, message, statusCode), { statusCode });
 }
 
 export const Unauthenticated = define('BFF_SESSION_MISSING', 'no session', 401, 'unauthenticated');
@@ -45,3 +45,5 @@ export const RateLimited = define('BFF_RATE_LIMITED', 'too many requests from th
 export const UpgradeRefused = define('BFF_PROXY_UPGRADE_REFUSED', 'this route does not proxy WebSocket or other upgrades', 400, 'bad_request');
 /** The callback refused a login (shown as a short HTML page: the callback is a browser navigation). */
 export const LoginFailed = define('BFF_LOGIN_FAILED', 'the login could not be completed', 400, 'login_failed');
+/** A back-channel logout request without a valid logout token; the message (the reason) is for the log only. */
+export const LogoutTokenRefused = define<[reason: string]>('BFF_LOGOUT_TOKEN_REFUSED', '%s', 400, 'invalid_request');
