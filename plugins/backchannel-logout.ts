@@ -6,7 +6,8 @@
 // @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCResponse
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../src/config/config.js';
-import { backchannelLogout, LogoutTokenRefused } from '../src/logout/backchannel.js';
+import { backchannelLogout } from '../src/logout/backchannel.js';
+import { LogoutTokenRefused, publicError } from '../src/http/errors.js';
 
 export const MAX_BODY = 64 * 1024;
 
@@ -33,7 +34,8 @@ export default async function backchannelLogoutRoute(fastify: FastifyInstance, {
       if (!(e instanceof LogoutTokenRefused)) throw e;
       fastify.metrics.backchannelLogouts.inc({ outcome: 'invalid' });
       request.log.warn({ reason: e.message }, 'back-channel logout refused');
-      return reply.code(400).send({ error: 'invalid_request' });
+      const { status, error } = publicError(e);
+      return reply.code(status).send({ error });
     }
   });
 }

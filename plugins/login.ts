@@ -31,7 +31,10 @@ export default async function loginRoutes(fastify: FastifyInstance, { config }: 
     reply.headers(NO_STORE);
     // 503 JSON until the metadata loads, for a navigation as for a fetch
     const provider = fastify.provider.current();
-    if (!provider) return reply.code(503).type('application/json').send({ error: publicError(new ProviderUnavailable()).error });
+    if (!provider) {
+      const { status, error } = publicError(new ProviderUnavailable());
+      return reply.code(status).type('application/json').send({ error });
+    }
     const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin));
     keep(reply, [login, ...pending(request)]);
     request.log.debug({ returnTo: login.returnTo }, 'login started');

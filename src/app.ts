@@ -59,11 +59,12 @@ async function app(fastify: FastifyInstance, { config, store, dispatcher }: { co
   });
 
   fastify.setNotFoundHandler((request, reply) => {
-    reply.code(404);
+    const { status, error } = publicError({ statusCode: 404 });
+    reply.code(status);
     if (request.method === 'GET' && wantsHtml(request.headers.accept)) {
       return reply.type('text/html; charset=utf-8').send(errorPage('Not found', 'There is nothing at this address.', { retry: false }));
     }
-    return reply.send({ error: 'not_found' });
+    return reply.send({ error });
   });
 
   // the gateway's parts (src/), then the Fastify adapters that serve them (plugins/)

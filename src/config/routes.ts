@@ -68,8 +68,8 @@ export interface Route {
 
 /** A problem in the file: `where` is the path inside it (`routes[1].token`). */
 export class RoutesError extends Error {
-  constructor(public readonly where: string, message: string) {
-    super(where ? `${where} ${message}` : message);
+  constructor(public readonly where: string, public readonly reason: string) {
+    super(where ? `${where} ${reason}` : reason);
   }
 }
 
@@ -171,11 +171,6 @@ export function readRoutesFile(path: string): Route[] {
     throw new RoutesError('', `is not valid JSON or YAML${line ? ` (line ${line})` : ''}: ${path}`);
   }
   return parseRoutes(doc);
-}
-
-/** The route of the SPEC variables: API_PREFIX → API_UPSTREAM with the user's token. */
-export function defaultRoute(prefix: string, upstream: string): Route {
-  return { prefix, upstream, token: 'user', setHeaders: {}, dropHeaders: [], websocket: false };
 }
 
 /** Whether a request URL is under one of the routes' prefixes. */

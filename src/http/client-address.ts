@@ -3,7 +3,7 @@
 // peer, or under TRUST_PROXY the forwarded chain the trust setting accepts.
 import type { IncomingMessage } from 'node:http';
 import proxyAddr from '@fastify/proxy-addr';
-import type { TrustProxy } from '../config/config.js';
+import type { TrustProxy } from '../config/trust-proxy.js';
 
 /** The client address and, under TRUST_PROXY, the chain Fastify's request.ips would give. */
 export function addressesOf(trust: ((addr: string, hop: number) => boolean) | undefined) {

@@ -7,7 +7,7 @@ import createError from '@fastify/error';
 /** The `error` member of the JSON body, by error code. */
 export const PUBLIC_ERROR: Record<string, string> = {};
 
-/** The short word of a status, for errors that are not ours (body parser, router). */
+/** The short word of a status, for errors that are not ours (body parser, router, Node's client errors). */
 const STATUS_WORD: Record<number, string> = {
   400: 'bad_request', 404: 'not_found', 405: 'method_not_allowed', 406: 'not_acceptable', 408: 'request_timeout',
   413: 'payload_too_large', 414: 'uri_too_long', 415: 'unsupported_media_type', 429: 'rate_limited', 431: 'headers_too_large',
@@ -24,9 +24,13 @@ export function publicError(err: { statusCode?: number; code?: string }): { stat
   return { status, error: word || STATUS_WORD[status] || (status >= 500 ? 'internal' : 'bad_request'), ours: Boolean(word) };
 }
 
-function define(code: string, message: string, statusCode: number, publicError: string) {
+/**
+ * One error of the catalogue. Its status is also on the constructor, for the
+ * answers built without throwing (a login's failure page).
+ */
+function define<Args extends unknown[] = []>(code: string, message: string, statusCode: number, publicError: string) {
   PUBLIC_ERROR[code] = publicError;
-  return createError(code, message, statusCode);
+  return Object.assign(createError<string, number, Args>(code, message, statusCode), { statusCode });
 }
 
 export const Unauthenticated = define('BFF_SESSION_MISSING', 'no session', 401, 'unauthenticated');
@@ -35,14 +39,11 @@ export const BadPath = define('BFF_PROXY_BAD_PATH', 'the path leaves the proxied
 export const UpstreamUnreachable = define('BFF_PROXY_UPSTREAM_UNREACHABLE', 'the upstream is unreachable', 502, 'bad_gateway');
 export const UpstreamTimeout = define('BFF_PROXY_UPSTREAM_TIMEOUT', 'the upstream did not answer in time', 504, 'gateway_timeout');
 export const ProviderUnavailable = define('BFF_OIDC_PROVIDER_UNAVAILABLE', 'the identity provider is unavailable', 503, 'provider_unavailable');
+export const ProviderBadAnswer = define('BFF_OIDC_PROVIDER_BAD_ANSWER', 'the identity provider gave an answer the gateway cannot use', 502, 'bad_gateway');
 export const StoreUnavailable = define('BFF_SESSION_STORE_UNAVAILABLE', 'the session store is unavailable', 503, 'store_unavailable');
-export const NotFound = define('BFF_NOT_FOUND', 'not found', 404, 'not_found');
 export const RateLimited = define('BFF_RATE_LIMITED', 'too many requests from this address', 429, 'rate_limited');
 export const UpgradeRefused = define('BFF_PROXY_UPGRADE_REFUSED', 'this route does not proxy WebSocket or other upgrades', 400, 'bad_request');
-
-/** Login failures: shown as a short HTML page (the callback is a browser navigation). */
-export const LoginFailed = createError<[string]>('BFF_LOGIN_FAILED', 'login failed: %s', 400);
-PUBLIC_ERROR.BFF_LOGIN_FAILED = 'login_failed';
-
-/** The provider refused a refresh (`invalid_grant`): the session is over. */
-export const RefreshRejected = define('BFF_OIDC_REFRESH_REJECTED', 'the provider refused the refresh token', 401, 'unauthenticated');
+/** The callback refused a login (shown as a short HTML page: the callback is a browser navigation). */
+export const LoginFailed = define('BFF_LOGIN_FAILED', 'the login could not be completed', 400, 'login_failed');
+/** A back-channel logout request without a valid logout token; the message (the reason) is for the log only. */
+export const LogoutTokenRefused = define<[reason: string]>('BFF_LOGOUT_TOKEN_REFUSED', '%s', 400, 'invalid_request');

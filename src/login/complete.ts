@@ -1,4 +1,4 @@
-// The callback's protocol work, step by step, each failure a LoginFailed with
+// The callback's protocol work, step by step, each failure a LoginError with
 // a reason (for logs and metrics), never the provider's own text:
 // 1. the provider's `error` answer ends here (its description is not shown);
 // 2. `state` matches a pending login of this browser (constant time);
@@ -12,13 +12,16 @@
 //    token (one minted for an API, RFC 8707) only costs the extra claims;
 // 7. without an ID token or userinfo, the access token must be a JWT that
 //    verifies against the provider's keys.
-// A provider (or its JWKS) that cannot be reached is a 503, not a refusal.
+// A provider (or its JWKS) that cannot be reached is a 503, an answer of it
+// that cannot be used a 502, not a refusal (400); the statuses are the
+// catalogue's (src/http/errors.ts).
 // @see https://openid.net/specs/openid-connect-core-1_0.html#CodeFlowAuth
 // @see https://www.rfc-editor.org/rfc/rfc9207
 import type { Config } from '../config/config.js';
 import type { SessionData } from '../session/store.js';
 import type { ReadyProvider } from '../oidc/provider.js';
 import { errorPage } from '../http/pages.js';
+import { LoginFailed, ProviderBadAnswer, ProviderUnavailable } from '../http/errors.js';
 import { takePending, type PendingLogin } from './state.js';
 import { verifyIdToken, userClaims } from '../oidc/verify-id-token.js';
 import { verifyJwt, audiences, JwtInvalid } from '../oidc/verify-jwt.js';
@@ -41,10 +44,15 @@ export function loginFailurePage(reason: string): string {
   return errorPage('Sign-in failed', MESSAGES[reason] ?? 'The sign-in could not be completed.');
 }
 
+/** The catalogue error whose status a failed login's page gets. */
+type LoginAnswer = typeof LoginFailed | typeof ProviderUnavailable | typeof ProviderBadAnswer;
+
 export class LoginError extends Error {
   override name = 'LoginError';
-  constructor(public readonly reason: string, public readonly status = 400, detail?: string) {
+  readonly status: number;
+  constructor(public readonly reason: string, answer: LoginAnswer = LoginFailed, detail?: string) {
     super(detail ? `${reason}: ${detail}` : reason);
+    this.status = answer.statusCode;
   }
 }
 
@@ -58,10 +66,10 @@ export interface CallbackQuery {
 /** Steps 1-3: which pending login this callback completes. */
 export function checkCallback(query: CallbackQuery, pending: PendingLogin[], provider: ReadyProvider): { login: PendingLogin; rest: PendingLogin[]; code: string } {
   for (const [k, v] of Object.entries(query)) {
-    if (Array.isArray(v)) throw new LoginError('duplicate_parameter', 400, k);
-    if (typeof v === 'string' && v.length > MAX_PARAM) throw new LoginError('parameter_too_long', 400, k);
+    if (Array.isArray(v)) throw new LoginError('duplicate_parameter', LoginFailed, k);
+    if (typeof v === 'string' && v.length > MAX_PARAM) throw new LoginError('parameter_too_long', LoginFailed, k);
   }
-  if (query.error !== undefined) throw new LoginError('provider_error', 400, /^[a-z_]{1,64}$/.test(String(query.error)) ? String(query.error) : 'unknown');
+  if (query.error !== undefined) throw new LoginError('provider_error', LoginFailed, /^[a-z_]{1,64}$/.test(String(query.error)) ? String(query.error) : 'unknown');
   if (typeof query.state !== 'string' || !query.state) throw new LoginError('missing_state');
   if (!pending.length) throw new LoginError('no_pending_login');
   const { match, rest } = takePending(pending, query.state);
@@ -93,7 +101,7 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
       });
     } catch (e) {
       if (e instanceof ProviderDown) throw providerFailure(e, 'jwks');
-      throw new LoginError('id_token_invalid', 400, (e as Error).message);
+      throw new LoginError('id_token_invalid', LoginFailed, (e as Error).message);
     }
   } else if (openid) {
     throw new LoginError('id_token_missing');
@@ -144,7 +152,7 @@ export function usesUserinfo(config: Config, provider: ReadyProvider): boolean {
  * `aud` when an audience or resource was asked for, `exp`.
  */
 async function verifyAccessToken(config: Config, provider: ReadyProvider, token: string): Promise<Record<string, unknown>> {
-  if (!provider.keyFor) throw new LoginError('no_identity', 400, 'no ID token, no userinfo endpoint and no JWKS');
+  if (!provider.keyFor) throw new LoginError('no_identity', LoginFailed, 'no ID token, no userinfo endpoint and no JWKS');
   try {
     const { payload } = await verifyJwt(token, provider.keyFor, { algorithms: provider.algorithms });
     if (provider.issuer && payload.iss !== provider.issuer) throw new JwtInvalid('iss is not the provider');
@@ -154,7 +162,7 @@ async function verifyAccessToken(config: Config, provider: ReadyProvider, token:
     return payload;
   } catch (e) {
     if (e instanceof ProviderDown) throw providerFailure(e, 'jwks');
-    throw new LoginError('access_token_invalid', 400, (e as Error).message);
+    throw new LoginError('access_token_invalid', LoginFailed, (e as Error).message);
   }
 }
 
@@ -163,7 +171,7 @@ function numberOr(v: unknown): number | undefined {
 }
 
 function providerFailure(e: unknown, step: string): LoginError {
-  if (e instanceof ProviderDown) return new LoginError('provider_unavailable', 503, `${step}: ${e.message}`);
-  if (e instanceof GrantRejected) return new LoginError(`${step}_rejected`, 400, e.error);
-  return new LoginError(step, 502, (e as Error).message);
+  if (e instanceof ProviderDown) return new LoginError('provider_unavailable', ProviderUnavailable, `${step}: ${e.message}`);
+  if (e instanceof GrantRejected) return new LoginError(`${step}_rejected`, LoginFailed, e.error);
+  return new LoginError(step, ProviderBadAnswer, (e as Error).message);
 }

@@ -8,14 +8,10 @@ import type { ReadyProvider } from '../oidc/provider.js';
 import { verifyLogoutToken } from '../oidc/verify-logout-token.js';
 import type { SessionStore } from '../session/store.js';
 import { systemClock, type Clock } from '../clock.js';
+import { LogoutTokenRefused } from '../http/errors.js';
 
 /** How long a seen `jti` is remembered at least (beyond the token's own exp). */
 export const JTI_MEMORY_S = 600;
-
-/** The logout request is refused (400): the reason is for the log only. */
-export class LogoutTokenRefused extends Error {
-  override name = 'LogoutTokenRefused';
-}
 
 export interface BackchannelDeps {
   /** The loaded provider (or a 503 error). */

@@ -55,6 +55,8 @@ const MALFORMED: Array<[string, string]> = [
   ['PUBLIC_URL', 'ftp://app.example'],
   ['OIDC_ISSUER', 'not a url'],
   ['API_UPSTREAM', 'ftp://api.example'],
+  ['API_UPSTREAM', 'http://api.example/?'],
+  ['API_UPSTREAM', 'http://api.example/#'],
   ['SESSION_SECRET', 'too-short'],
   ['SESSION_SECRET', `${'a'.repeat(32)},short`],
   ['SESSION_STORE', 'foo'],
@@ -67,6 +69,7 @@ const MALFORMED: Array<[string, string]> = [
   ['UPSTREAM_TIMEOUT', 'soon'],
   ['API_PREFIX', '/'],
   ['API_PREFIX', 'api'],
+  ['API_PREFIX', '/auth'],
   ['API_PREFIX', '/auth/api'],
   ['API_PREFIX', '/a/../b'],
   ['SESSION_IDLE_TIMEOUT', '0'],
@@ -96,6 +99,7 @@ t.test('well-formed optional values load', async (t) => {
   t.equal(loadConfig(testEnv({ TRUST_PROXY: '2' })).trustProxy, 2);
   t.same(loadConfig(testEnv({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1, ::1' })).trustProxy, ['10.0.0.0/8', '127.0.0.1', '::1']);
   t.equal(loadConfig(testEnv({ API_PREFIX: '/backend/' })).apiPrefix, '/backend');
+  t.equal(loadConfig(testEnv({ API_PREFIX: '/authors' })).apiPrefix, '/authors', 'a prefix that only starts like /auth');
   const https = loadConfig(testEnv({ PUBLIC_URL: 'https://app.example' }));
   t.equal(https.cookieName, '__Host-bff');
   t.equal(https.secureCookies, true);

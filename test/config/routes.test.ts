@@ -75,6 +75,54 @@ for (const [what, path, line] of BAD) {
   });
 }
 
+/** A route as one form makes it (`prefix -> upstream`), or the reason it is refused, with where it was written left out. */
+function envVerdict(prefix: string, upstream: string): string {
+  try {
+    const [r] = loadConfig(testEnv({ API_PREFIX: prefix, API_UPSTREAM: upstream })).routes;
+    return `${r.prefix} -> ${r.upstream}`;
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    return e.message.replace(/^API_PREFIX: /, 'prefix ').replace(/^API_UPSTREAM: /, 'upstream ');
+  }
+}
+function fileVerdict(prefix: string, upstream: string): string {
+  const msg = refusal({ BFF_CONFIG: json([{ prefix, upstream }]) });
+  if (msg !== 'accepted') return msg.replace(/^BFF_CONFIG: routes\[0\]\./, '');
+  const [r] = loadConfig(testEnv({ API_UPSTREAM: undefined, BFF_CONFIG: json([{ prefix, upstream }]) })).routes;
+  return `${r.prefix} -> ${r.upstream}`;
+}
+
+// API_PREFIX=/authors was refused by the environment form (a startsWith('/auth')
+// test) while a file took it; API_UPSTREAM=http://x/? was taken while a file refused it
+const UP = 'http://127.0.0.1:9';
+const AGREE: Array<[prefix: string, upstream: string, accepted: boolean]> = [
+  ['/authors', UP, true],
+  ['/api/', UP, true],
+  ['/auth', UP, false],
+  ['/auth/', UP, false],
+  ['/auth/x', UP, false],
+  ['/', UP, false],
+  ['api', UP, false],
+  ['/a/../b', UP, false],
+  ['/a//b', UP, false],
+  ['/a b', UP, false],
+  ['/api', 'http://x/v1/', true],
+  ['/api', 'https://x', true],
+  ['/api', 'http://x/?', false],
+  ['/api', 'http://x/#', false],
+  ['/api', 'http://x/?a=1', false],
+  ['/api', 'ftp://x', false],
+  ['/api', 'http://u:p@x', false],
+  ['/api', 'not a url', false],
+];
+for (const [prefix, upstream, accepted] of AGREE) {
+  t.test(`API_PREFIX=${prefix} API_UPSTREAM=${upstream} gets the verdict of the same route in BFF_CONFIG`, async (t) => {
+    const env = envVerdict(prefix, upstream);
+    t.equal(env, fileVerdict(prefix, upstream));
+    t.equal(env.includes(' -> '), accepted, accepted ? 'accepted' : 'refused');
+  });
+}
+
 t.test('every route prefix is the gateway\'s own path (never the SPA\'s)', async (t) => {
   t.ok(isGatewayPath('/b/x', ['/a', '/b']));
   t.ok(isGatewayPath('/a', ['/a', '/b']));
