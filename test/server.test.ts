@@ -57,7 +57,7 @@ t.test('the server stays up while the provider is unreachable', async (t) => {
   t.same(JSON.parse(login.body), { error: 'provider_unavailable' });
   const navigation = await request({ url: `${url}/auth/login`, headers: { accept: 'text/html' } });
   t.equal(navigation.status, 503, 'a browser navigation gets 503 too');
-  t.same(JSON.parse(navigation.body), { error: 'provider_unavailable' }, 'JSON, as SPEC.md says');
+  t.same(JSON.parse(navigation.body), { error: 'provider_unavailable' }, 'JSON, as the README says');
   t.notOk(navigation.headers.location, 'not a redirect');
   t.equal(run.child.exitCode, null, 'still running');
   run.child.kill('SIGTERM');

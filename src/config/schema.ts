@@ -1,4 +1,4 @@
-// The schema of every variable of SPEC.md (TypeBox, validated by env-schema at
+// The schema of every variable the README documents (TypeBox, validated by env-schema at
 // boot): the Env type is derived from it, not written twice. A value the
 // schema refuses becomes a ConfigError of one line naming the variable.
 import { Type, type Static } from '@sinclair/typebox';

@@ -16,7 +16,7 @@ export function addressesOf(trust: ((addr: string, hop: number) => boolean) | un
 
 /**
  * TRUST_PROXY for Fastify. A hop count trusts that many hops next to the
- * gateway, whatever their address (Express's meaning, which SPEC.md
+ * gateway, whatever their address (Express's meaning, which the README
  * promises): Fastify 5 itself treats a bare number as trusting nobody. Only
  * use it when nothing but the proxies can reach the gateway.
  */

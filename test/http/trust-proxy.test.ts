@@ -1,4 +1,4 @@
-// TRUST_PROXY as a hop count: SPEC.md promises "true, a hop count, or
+// TRUST_PROXY as a hop count: the README promises "true, a hop count, or
 // addresses"; Fastify 5 alone trusts nobody for a bare number.
 import t from 'tap';
 import { startStack } from '../fixtures/gateway.js';
