@@ -17,6 +17,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { createMemoryStore } from '../../src/session/memory-store.js';
 import { createTokenClient } from '../../src/oidc/token-client.js';
 import { createRefresher, RefreshFailed } from '../../src/tokens/refresh.js';
+import { targetKey } from '../../src/tokens/client-credentials.js';
 
 const TTL = 4;
 const env = { TOKEN_REFRESH_SKEW: '1' };
@@ -227,11 +228,17 @@ t.test('a token endpoint answering 429, 408 or invalid_client keeps the session 
 
 // oidc-provider never changes the subject of a grant; a provider that does is
 // malicious or broken. This one is a small hand-written token endpoint that
-// signs the refreshed ID token with its own key.
-t.test('a refreshed ID token of another subject or issuer ends the session', async (t) => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const sign = createSigner({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm: 'RS256', kid: 'k1' });
+// signs the refreshed ID token with its own key (or, as a forger, another).
+// A provider may send an ID token with a route's token too (oidc-provider
+// does): it is checked the same way.
+t.test('a refreshed ID token of another subject or issuer, or signed by another key, ends the session, for its own token and a route\'s', async (t) => {
+  const pem = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = pem();
+  const signer = (key: typeof privateKey) => createSigner({ key: key.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm: 'RS256', kid: 'k1' });
+  const genuine = signer(privateKey);
+  const forger = signer(pem().privateKey);
   let idClaims: Record<string, unknown> = {};
+  let sign = genuine;
   let n = 0;
   const server = createServer((req, res) => {
     req.resume();
@@ -258,19 +265,30 @@ t.test('a refreshed ID token of another subject or issuer ends the session', asy
   });
   const now = Math.floor(Date.now() / 1000);
   const data = { sub: 'alice', user: {}, accessToken: 'at-0', accessTokenExpiresAt: now - 1, refreshToken: 'rt-0', createdAt: now };
+  const route = { resource: 'https://api.example.test' };
+  const uses = [
+    ['its own token', () => refresher.fresh('s1', data, 60).then((d) => d.accessToken), (at: string) => ({ accessToken: at })],
+    ['a route\'s token', () => refresher.forTarget('s1', { ...data, accessTokenExpiresAt: now + 300 }, 60, route).then((r) => r.token),
+      (at: string) => ({ accessToken: 'at-0', resourceTokens: { [targetKey(route)]: { accessToken: at } } })],
+  ] as const;
+  const cases = [
+    ['another sub', { iss: origin, sub: 'mallory' }, genuine],
+    ['another iss', { iss: 'https://evil.example', sub: 'alice' }, genuine],
+    ['another key', { iss: origin, sub: 'alice' }, forger],
+  ] as const;
 
-  for (const [name, claims] of [['another sub', { iss: origin, sub: 'mallory' }], ['another iss', { iss: 'https://evil.example', sub: 'alice' }]] as const) {
-    idClaims = claims;
+  for (const [use, refresh, stored] of uses) {
+    for (const [name, claims, signWith] of cases) {
+      [idClaims, sign] = [claims, signWith];
+      await store.set('s1', data, 60);
+      const e = await refresh().then(() => undefined, (err: unknown) => err);
+      t.ok(e instanceof RefreshFailed && e.outcome === 'ended', `${use}, ${name}: ended (401)`);
+      t.equal(await store.get('s1'), undefined, `${use}, ${name}: the session is gone`);
+    }
+    // the control: the same answer with the session's sub and iss, signed by the provider's key, refreshes it
+    [idClaims, sign] = [{ iss: origin, sub: 'alice' }, genuine];
     await store.set('s1', data, 60);
-    const e = await refresher.fresh('s1', data, 60).then(() => undefined, (err: unknown) => err);
-    t.ok(e instanceof RefreshFailed && e.outcome === 'ended', `${name}: ended (401)`);
-    t.equal(await store.get('s1'), undefined, `${name}: the session is gone`);
+    t.equal(await refresh(), `at-${n}`, `${use}: the control refreshes`);
+    t.match((await store.get('s1'))?.data, { ...stored(`at-${n}`), refreshToken: `rt-${n}` }, `${use}: the new tokens are stored, the rotated refresh token too`);
   }
-
-  // the control: the same answer with the session's sub and iss refreshes it
-  idClaims = { iss: origin, sub: 'alice' };
-  await store.set('s1', data, 60);
-  const fresh = await refresher.fresh('s1', data, 60);
-  t.equal(fresh.accessToken, `at-${n}`);
-  t.match((await store.get('s1'))?.data, { accessToken: `at-${n}`, refreshToken: `rt-${n}` }, 'the new tokens are stored, the rotated refresh token too');
 });
