@@ -27,6 +27,7 @@ import type { ReadyProvider } from '../oidc/provider.js';
 import { verifyIdToken } from '../oidc/verify-id-token.js';
 import { ProviderDown } from '../oidc/http.js';
 import { GrantRejected, type TokenSet, type TokenTarget } from '../oidc/token-client.js';
+import { systemClock, type Clock } from '../clock.js';
 import { targetKey } from './client-credentials.js';
 
 /**
@@ -47,12 +48,13 @@ export class RefreshFailed extends Error {
   }
 }
 
-export function refreshDue(data: SessionData, skew: number, now = Date.now() / 1000): boolean {
+/** Whether the session's own token expires within `skew` seconds of `now` (epoch seconds). */
+export function refreshDue(data: SessionData, skew: number, now: number): boolean {
   return data.accessTokenExpiresAt !== undefined && data.accessTokenExpiresAt - skew <= now;
 }
 
 /** The session's token for `key`, when it has one that is not about to expire. */
-export function resourceTokenOf(data: SessionData, key: string, skew: number, now = Date.now() / 1000): string | undefined {
+export function resourceTokenOf(data: SessionData, key: string, skew: number, now: number): string | undefined {
   const t = data.resourceTokens?.[key];
   if (!t) return undefined;
   return t.expiresAt !== undefined && t.expiresAt - skew <= now ? undefined : t.accessToken;
@@ -64,6 +66,7 @@ export interface RefreshDeps {
   clientId: string;
   skew: number;
   onRefresh?: (outcome: 'success' | 'rejected' | 'unavailable') => void;
+  clock?: Clock;
 }
 
 /** How a refresh's tokens enter the session: its own token, or a route's (`expiresAt`: epoch seconds). */
@@ -79,8 +82,9 @@ const asResourceToken = (key: string): Merge => (data, tokens, expiresAt) => ({
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createRefresher(deps: RefreshDeps) {
-  const { store, skew } = deps;
+  const { store, skew, clock = systemClock } = deps;
   const inflight = new Map<string, Promise<SessionData>>();
+  const nowS = () => clock.now() / 1000;
 
   /** The stored session, when it still needs no refresh; undefined when it does. */
   const settled = async (id: string, due: (d: SessionData) => boolean): Promise<SessionData | undefined> => {
@@ -88,7 +92,7 @@ export function createRefresher(deps: RefreshDeps) {
     if (!stored) throw new RefreshFailed('ended', 'the session ended meanwhile');
     return due(stored.data) ? undefined : stored.data;
   };
-  const mainDue = (d: SessionData) => refreshDue(d, skew);
+  const mainDue = (d: SessionData) => refreshDue(d, skew, nowS());
 
   /** Ends the session: the provider refused the grant, or answered with an ID token not ours. */
   async function refused(id: string, reason: string): Promise<never> {
@@ -130,12 +134,12 @@ export function createRefresher(deps: RefreshDeps) {
     const tokens = await useRefreshToken(id, provider, data.refreshToken!, target);
     if (tokens.id_token && provider.keyFor && provider.issuer) {
       try {
-        await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.issuer, clientId: deps.clientId, algorithms: provider.algorithms, sub: data.sub });
+        await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.issuer, clientId: deps.clientId, algorithms: provider.algorithms, sub: data.sub, now: nowS() });
       } catch (e) {
         return refused(id, `refreshed ID token refused: ${(e as Error).message}`);
       }
     }
-    const expiresAt = tokens.expires_in ? Math.floor(Date.now() / 1000) + tokens.expires_in : undefined;
+    const expiresAt = tokens.expires_in ? Math.floor(nowS()) + tokens.expires_in : undefined;
     const next = merge({ ...data, refreshToken: tokens.refresh_token ?? data.refreshToken }, tokens, expiresAt);
     await writeOrRevoke(id, provider, next, ttl, tokens);
     deps.onRefresh?.('success');
@@ -148,8 +152,8 @@ export function createRefresher(deps: RefreshDeps) {
    * stored session no longer needs it.
    */
   async function refreshShared(id: string, ttl: number, due: (d: SessionData) => boolean, merge: Merge, target?: TokenTarget): Promise<SessionData> {
-    const deadline = Date.now() + MAX_WAIT_MS;
-    while (Date.now() < deadline) {
+    const deadline = clock.now() + MAX_WAIT_MS;
+    while (clock.now() < deadline) {
       const release = await store.lock(`refresh:${id}`, LOCK_TTL_MS);
       if (release) {
         try {
@@ -176,7 +180,7 @@ export function createRefresher(deps: RefreshDeps) {
     async fresh(id: string, data: SessionData, ttl: number): Promise<SessionData> {
       if (!mainDue(data)) return data;
       if (!data.refreshToken) {
-        if (data.accessTokenExpiresAt! > Date.now() / 1000) return data;
+        if (data.accessTokenExpiresAt! > nowS()) return data;
         await store.destroy(id);
         throw new RefreshFailed('ended', 'the access token expired and there is no refresh token');
       }
@@ -197,13 +201,13 @@ export function createRefresher(deps: RefreshDeps) {
      */
     async forTarget(id: string, data: SessionData, ttl: number, target: TokenTarget): Promise<{ token: string; session: SessionData }> {
       const key = targetKey(target);
-      const have = resourceTokenOf(data, key, skew);
+      const have = resourceTokenOf(data, key, skew, nowS());
       if (have) return { token: have, session: data };
       if (!data.refreshToken) throw new RefreshFailed('ended', 'a token for this API needs a refresh token, and the session has none');
       const flight = `${id}\0${key}`;
       let p = inflight.get(flight);
       if (!p) {
-        const due = (d: SessionData) => resourceTokenOf(d, key, skew) === undefined;
+        const due = (d: SessionData) => resourceTokenOf(d, key, skew, nowS()) === undefined;
         p = refreshShared(id, ttl, due, asResourceToken(key), target).finally(() => inflight.delete(flight));
         inflight.set(flight, p);
       }
