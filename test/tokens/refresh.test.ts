@@ -1,8 +1,8 @@
 // Refresh of the access token before proxying, against the real oidc-provider
-// with a short AccessToken TTL and refresh-token rotation on (presenting a
-// used refresh token revokes the whole grant, so a double refresh shows).
-// TTL 4 s and TOKEN_REFRESH_SKEW 1 s: a token is due once the provider's exp
-// has passed, and a fresh one is not due for another 3 s.
+// with refresh-token rotation on (presenting a used refresh token revokes the
+// whole grant, so a double refresh shows). The gateway reads a test clock:
+// moving it by the AccessToken TTL makes the token due, with no wait; the
+// provider's own clock does not move (its tokens stay active).
 import t from 'tap';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
@@ -10,21 +10,24 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startStack, testEnv, SECRET } from '../fixtures/gateway.js';
 import { Browser } from '../fixtures/browser.js';
-import { bearer, untilExpired, loginTokens } from '../fixtures/tokens.js';
+import { bearer, loginTokens } from '../fixtures/tokens.js';
 import { createRedisStore } from '../../src/session/redis-store.js';
-import { waitFor } from '../fixtures/net.js';
+import { testClock, type TestClock } from '../fixtures/clock.js';
+import { sleep } from '../fixtures/net.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createMemoryStore } from '../../src/session/memory-store.js';
 import { createTokenClient } from '../../src/oidc/token-client.js';
-import { createRefresher, RefreshFailed } from '../../src/tokens/refresh.js';
+import { createRefresher, RefreshFailed, LOCK_TTL_MS, MAX_WAIT_MS, WAIT_STEP_MS } from '../../src/tokens/refresh.js';
 import { targetKey } from '../../src/tokens/client-credentials.js';
 
-const TTL = 4;
-const env = { TOKEN_REFRESH_SKEW: '1' };
+const TTL = 300;
 const idp = { accessTokenTtl: TTL, rotateRefreshToken: true };
+/** Past the expiry of the access token the gateway holds. */
+const expire = (clock: TestClock) => clock.advance(TTL * 1000);
 
 t.test('refreshes an expired access token before proxying; the upstream gets a new, active token', async (t) => {
-  const stack = await startStack({ env, idp });
+  const clock = testClock();
+  const stack = await startStack({ idp, deps: { clock } });
   t.teardown(() => stack.close());
   const { gw, idp: op, upstream } = stack;
   const browser = new Browser();
@@ -32,7 +35,7 @@ t.test('refreshes an expired access token before proxying; the upstream gets a n
 
   t.equal((await gw.call(browser, '/api/first')).status, 200);
   const first = bearer(upstream.requests.at(-1));
-  await untilExpired(op, first);
+  expire(clock);
 
   const since = Date.now();
   const res = await gw.call(browser, '/api/second');
@@ -40,12 +43,11 @@ t.test('refreshes an expired access token before proxying; the upstream gets a n
   const second = bearer(upstream.requests.at(-1));
   t.not(second, first, 'a new access token');
   t.ok(await op.isActive(second), 'the provider calls the new token active');
-  t.notOk(await op.isActive(first), 'the first one is expired');
   t.equal(op.grants('refresh_token', since), 1, 'one refresh grant');
 
   // the rotated refresh token replaced the old one: a second refresh
   // presents the new one (the old one would revoke the grant: 401)
-  await untilExpired(op, second);
+  expire(clock);
   const again = Date.now();
   t.equal((await gw.call(browser, '/api/third')).status, 200);
   const third = bearer(upstream.requests.at(-1));
@@ -55,14 +57,15 @@ t.test('refreshes an expired access token before proxying; the upstream gets a n
 });
 
 t.test('20 concurrent calls at expiry share one refresh and all carry the new token', async (t) => {
-  const stack = await startStack({ env, idp });
+  const clock = testClock();
+  const stack = await startStack({ idp, deps: { clock } });
   t.teardown(() => stack.close());
   const { gw, idp: op, upstream } = stack;
   const browser = new Browser();
   await gw.login(browser, { username: 'bob' });
   t.equal((await gw.call(browser, '/api/warmup')).status, 200);
   const first = bearer(upstream.requests.at(-1));
-  await untilExpired(op, first);
+  expire(clock);
 
   const since = Date.now();
   const results = await Promise.all(Array.from({ length: 20 }, (_, i) => gw.call(browser, `/api/burst/${i}`)));
@@ -77,11 +80,12 @@ t.test('20 concurrent calls at expiry share one refresh and all carry the new to
 
 t.test('two instances sharing a Redis store refresh once for concurrent calls of one session', async (t) => {
   const prefix = `test:refresh:${randomBytes(6).toString('hex')}:`;
+  const clock = testClock();
   const stack = await startStack({
-    env: { ...env, SESSION_IDLE_TIMEOUT: '120' },
+    env: { SESSION_IDLE_TIMEOUT: '120' },
     idp,
     instances: 2,
-    deps: () => ({ store: createRedisStore({ url: 'redis://127.0.0.1:6379', secrets: [SECRET], prefix }) }),
+    deps: () => ({ clock, store: createRedisStore({ url: 'redis://127.0.0.1:6379', secrets: [SECRET], prefix }) }),
   });
   t.teardown(() => stack.close());
   const [a, b] = stack.gateways;
@@ -91,7 +95,7 @@ t.test('two instances sharing a Redis store refresh once for concurrent calls of
   // loopback cookies ignore ports: the same browser cookie reaches both instances
   t.equal((await b.call(browser, '/api/warmup')).status, 200, 'the other instance knows the session');
   const first = bearer(upstream.requests.at(-1));
-  await untilExpired(op, first);
+  expire(clock);
 
   const since = Date.now();
   const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).call(browser, `/api/both/${i}`)));
@@ -104,19 +108,18 @@ t.test('two instances sharing a Redis store refresh once for concurrent calls of
 });
 
 t.test('a refresh token revoked at the provider ends the session: 401', async (t) => {
-  const stack = await startStack({ env, idp });
+  const clock = testClock();
+  const stack = await startStack({ idp, deps: { clock } });
   t.teardown(() => stack.close());
   const { gw, idp: op, upstream } = stack;
   const browser = new Browser();
   await gw.login(browser, { username: 'dave' });
   t.equal((await gw.call(browser, '/api/before')).status, 200);
   const first = bearer(upstream.requests.at(-1));
-  const { exp } = await op.introspect(first) as { exp: number };
   t.equal(await op.revoke(loginTokens(op).refresh_token!), 200, 'revoked at the provider');
   t.notOk(await op.isActive(first), 'the grant is gone');
 
-  // wait for the exp the gateway knows (the revoked token no longer introspects)
-  await waitFor(() => Date.now() / 1000 > exp + 0.05, { timeoutMs: 30_000, what: 'expiry' });
+  expire(clock);
   const since = Date.now();
   const seen = upstream.requests.length;
   const res = await gw.call(browser, '/api/after');
@@ -130,14 +133,15 @@ t.test('a refresh token revoked at the provider ends the session: 401', async (t
 });
 
 t.test('a provider down during refresh answers 503 and keeps the session until it is back', async (t) => {
-  const stack = await startStack({ env, idp });
+  const clock = testClock();
+  const stack = await startStack({ idp, deps: { clock } });
   t.teardown(() => stack.close());
   const { gw, idp: op, upstream } = stack;
   const browser = new Browser();
   await gw.login(browser, { username: 'erin' });
   t.equal((await gw.call(browser, '/api/before')).status, 200);
   const first = bearer(upstream.requests.at(-1));
-  await untilExpired(op, first);
+  expire(clock);
 
   await op.pause();
   let resumed = false;
@@ -161,7 +165,8 @@ t.test('a provider down during refresh answers 503 and keeps the session until i
 });
 
 t.test('without a refresh token the session ends when the access token expires', async (t) => {
-  const stack = await startStack({ env, idp: { ...idp, grantTypes: ['authorization_code'] } });
+  const clock = testClock();
+  const stack = await startStack({ idp: { ...idp, grantTypes: ['authorization_code'] }, deps: { clock } });
   t.teardown(() => stack.close());
   const { gw, idp: op, upstream } = stack;
   const browser = new Browser();
@@ -174,7 +179,7 @@ t.test('without a refresh token the session ends when the access token expires',
   t.equal(me.status, 200);
   const { expiresAt } = JSON.parse(me.body) as { expiresAt: number };
   t.ok(expiresAt <= exp + 1, `/auth/me says the session ends with the access token (expiresAt ${expiresAt}, exp ${exp})`);
-  await untilExpired(op, token);
+  expire(clock);
 
   const since = Date.now();
   t.equal((await gw.call(browser, '/auth/me')).status, 401, 'the session ended, before any API call says so');
@@ -224,6 +229,26 @@ t.test('a token endpoint answering 429, 408 or invalid_client keeps the session 
   t.ok(e instanceof RefreshFailed && e.outcome === 'ended', 'invalid_grant: ended (401)');
   t.equal(await store.get('s1'), undefined, 'invalid_grant: the session is gone');
   t.same(seen, ['refresh_token', 'refresh_token', 'refresh_token', 'refresh_token', 'refresh_token'], 'the provider was asked each time');
+});
+
+t.test('a refresh waits MAX_WAIT_MS for another holder of the lock, then answers 503 and keeps the session', async (t) => {
+  const clock = testClock();
+  const store = createMemoryStore({ clock });
+  t.teardown(() => store.close());
+  const refresher = createRefresher({ store, clientId: 'bff-gateway', skew: 1, provider: () => undefined, clock });
+  const now = Math.floor(clock.now() / 1000);
+  const data = { sub: 'alice', user: {}, accessToken: 'at-1', accessTokenExpiresAt: now - 1, refreshToken: 'rt-1', createdAt: now };
+  await store.set('s1', data, 60);
+  t.type(await store.lock('refresh:s1', LOCK_TTL_MS), 'function', 'another instance holds the lock, and never finishes');
+  let settled = false;
+  const outcome = refresher.fresh('s1', data, 60).then(() => undefined, (e: unknown) => e).finally(() => { settled = true; });
+  clock.advance(MAX_WAIT_MS - 1000);
+  await sleep(4 * WAIT_STEP_MS);
+  t.notOk(settled, 'still waiting a second before the deadline');
+  clock.advance(1000);
+  const e = await Promise.race([outcome, sleep(2_000).then(() => 'still waiting')]);
+  t.ok(e instanceof RefreshFailed && e.outcome === 'unavailable', 'unavailable (503) at the deadline');
+  t.ok(await store.get('s1'), 'the session survives');
 });
 
 // oidc-provider never changes the subject of a grant; a provider that does is
