@@ -6,12 +6,13 @@
 // @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCResponse
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../src/config/config.js';
+import type { Clock } from '../src/clock.js';
 import { backchannelLogout } from '../src/logout/backchannel.js';
 import { LogoutTokenRefused, publicError } from '../src/http/errors.js';
 
 export const MAX_BODY = 64 * 1024;
 
-export default async function backchannelLogoutRoute(fastify: FastifyInstance, { config }: { config: Config }) {
+export default async function backchannelLogoutRoute(fastify: FastifyInstance, { config, clock }: { config: Config; clock: Clock }) {
   // the spec's one encoding only (this plugin is encapsulated: other routes keep JSON)
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: MAX_BODY }, (_req, body, done) => {
@@ -25,7 +26,7 @@ export default async function backchannelLogoutRoute(fastify: FastifyInstance, {
     const { sessions } = fastify;
     try {
       const { ended, by } = await backchannelLogout((request.body as Record<string, unknown> | undefined)?.logout_token, {
-        provider: () => fastify.readyProvider(), clientId: config.clientId, store: sessions.store, guard: (op) => sessions.guard(request, op),
+        provider: () => fastify.readyProvider(), clientId: config.clientId, store: sessions.store, guard: (op) => sessions.guard(request, op), clock,
       });
       fastify.metrics.backchannelLogouts.inc({ outcome: 'ok' });
       request.log.info({ ended, by }, 'back-channel logout');

@@ -10,6 +10,7 @@
 //   any token request).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../src/config/config.js';
+import type { Clock } from '../src/clock.js';
 import { safeReturnTo } from '../src/login/return-to.js';
 import { createLoginStateCodec, newPendingLogin, spentStateKey, LOGIN_TTL_S, SPENT_STATE_TTL_S, type PendingLogin } from '../src/login/state.js';
 import { authorizationUrl } from '../src/login/authorization-url.js';
@@ -18,10 +19,10 @@ import { ProviderUnavailable, publicError } from '../src/http/errors.js';
 
 export const NO_STORE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
 
-export default async function loginRoutes(fastify: FastifyInstance, { config }: { config: Config }) {
+export default async function loginRoutes(fastify: FastifyInstance, { config, clock }: { config: Config; clock: Clock }) {
   const codec = createLoginStateCodec(config.sessionSecrets);
   const cookieOptions = { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies };
-  const pending = (request: FastifyRequest) => codec.read(request.cookies[config.loginCookieName]);
+  const pending = (request: FastifyRequest) => codec.read(request.cookies[config.loginCookieName], clock.now() / 1000);
   const keep = (reply: FastifyReply, list: PendingLogin[]) => {
     if (list.length) reply.setCookie(config.loginCookieName, codec.write(list), { ...cookieOptions, maxAge: LOGIN_TTL_S });
     else reply.clearCookie(config.loginCookieName, cookieOptions);
@@ -35,7 +36,7 @@ export default async function loginRoutes(fastify: FastifyInstance, { config }: 
       const { status, error } = publicError(new ProviderUnavailable());
       return reply.code(status).type('application/json').send({ error });
     }
-    const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin));
+    const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin), clock.now() / 1000);
     keep(reply, [login, ...pending(request)]);
     request.log.debug({ returnTo: login.returnTo }, 'login started');
     return reply.redirect(authorizationUrl(config, provider.metadata, login), 302);
@@ -51,7 +52,7 @@ export default async function loginRoutes(fastify: FastifyInstance, { config }: 
       const store = fastify.sessions.store;
       const fresh = await fastify.sessions.guard(request, () => store.remember(spentStateKey(login.state), SPENT_STATE_TTL_S));
       if (!fresh) throw new LoginError('state_replayed');
-      const data = await completeLogin(config, provider, login, code);
+      const data = await completeLogin(config, provider, login, code, clock);
       await fastify.startSession(request, reply, data);
       fastify.metrics.logins.inc();
       request.log.info({ sub: data.sub }, 'login completed');

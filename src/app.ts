@@ -6,6 +6,7 @@ import fp from 'fastify-plugin';
 import type { Config } from './config/config.js';
 import { underRoute } from './config/routes.js';
 import type { SessionStore } from './session/store.js';
+import { systemClock, type Clock } from './clock.js';
 import { createStore } from './session/factory.js';
 import { createSessions } from './session/sessions.js';
 import { startProvider } from './oidc/provider.js';
@@ -41,9 +42,11 @@ export interface AppDeps {
   /** A store to use instead of the one SESSION_STORE names (tests). */
   store?: SessionStore;
   logger?: FastifyServerOptions['logger'];
+  /** What every lifetime, expiry and skew rule reads (default: the system's; tests move their own). */
+  clock?: Clock;
 }
 
-async function app(fastify: FastifyInstance, { config, store, dispatcher }: { config: Config; store: SessionStore; dispatcher?: Dispatcher }) {
+async function app(fastify: FastifyInstance, { config, store, clock, dispatcher }: { config: Config; store: SessionStore; clock: Clock; dispatcher?: Dispatcher }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, error, ours } = publicError(err);
@@ -69,9 +72,9 @@ async function app(fastify: FastifyInstance, { config, store, dispatcher }: { co
 
   // the gateway's parts (src/), then the Fastify adapters that serve them (plugins/)
   const counters = createMetrics(() => store.size?.());
-  const provider = startProvider(config, fastify.log);
-  const sessions = createSessions({ config, store, metrics: counters });
-  const tokens = createTokens({ config, sessions, provider, metrics: counters });
+  const provider = startProvider(config, fastify.log, { clock });
+  const sessions = createSessions({ config, store, metrics: counters, clock });
+  const tokens = createTokens({ config, sessions, provider, metrics: counters, clock });
   const proxy = createProxy({
     config, log: fastify.log, metrics: counters, tokens,
     closing: () => fastify.draining.closing,
@@ -87,10 +90,10 @@ async function app(fastify: FastifyInstance, { config, store, dispatcher }: { co
 
   await fastify.register(authRateLimit, { config });
   await fastify.register(health);
-  await fastify.register(login, { config });
+  await fastify.register(login, { config, clock });
   await fastify.register(me);
   await fastify.register(logout, { config });
-  await fastify.register(backchannelLogout, { config });
+  await fastify.register(backchannelLogout, { config, clock });
   await fastify.register(apiProxy, { config, proxy, dispatcher });
   // the SPA's front door (one of the two, or neither: unknown paths stay 404)
   if (config.staticDir) await fastify.register(staticSite, { config });
@@ -135,8 +138,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     // on close: idle keep-alive sockets are closed at once, busy ones after their response
     forceCloseConnections: 'idle',
   });
-  const store = deps.store ?? await createStore(config, fastify.log);
+  const clock = deps.clock ?? systemClock;
+  const store = deps.store ?? await createStore(config, clock, fastify.log);
   fastify.addHook('onClose', async () => store.close());
-  await fastify.register(rootPlugin, { config, store, dispatcher: calls });
+  await fastify.register(rootPlugin, { config, store, clock, dispatcher: calls });
   return fastify;
 }

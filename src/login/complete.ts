@@ -20,6 +20,7 @@
 import type { Config } from '../config/config.js';
 import type { SessionData } from '../session/store.js';
 import type { ReadyProvider } from '../oidc/provider.js';
+import type { Clock } from '../clock.js';
 import { errorPage } from '../http/pages.js';
 import { LoginFailed, ProviderBadAnswer, ProviderUnavailable } from '../http/errors.js';
 import { takePending, type PendingLogin } from './state.js';
@@ -83,21 +84,21 @@ export function checkCallback(query: CallbackQuery, pending: PendingLogin[], pro
 }
 
 /** Steps 4-7: the session a successful login starts. */
-export async function completeLogin(config: Config, provider: ReadyProvider, login: PendingLogin, code: string): Promise<SessionData> {
+export async function completeLogin(config: Config, provider: ReadyProvider, login: PendingLogin, code: string, clock: Clock): Promise<SessionData> {
   let tokens: TokenSet;
   try {
     tokens = await provider.tokens.exchangeCode(code, login.verifier);
   } catch (e) {
     throw providerFailure(e, 'token_exchange');
   }
-  const now = Math.floor(Date.now() / 1000);
+  const now = Math.floor(clock.now() / 1000);
   const openid = config.scopes.includes('openid');
   let idClaims: Record<string, unknown> | undefined;
   if (tokens.id_token) {
     if (!provider.keyFor || !provider.issuer) throw new LoginError('id_token_unverifiable');
     try {
       idClaims = await verifyIdToken(tokens.id_token, provider.keyFor, {
-        issuer: provider.issuer, clientId: config.clientId, algorithms: provider.algorithms, nonce: openid ? login.nonce : undefined,
+        issuer: provider.issuer, clientId: config.clientId, algorithms: provider.algorithms, nonce: openid ? login.nonce : undefined, now,
       });
     } catch (e) {
       if (e instanceof ProviderDown) throw providerFailure(e, 'jwks');
@@ -118,7 +119,7 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
   }
 
   let atClaims: Record<string, unknown> | undefined;
-  if (!idClaims && !info) atClaims = await verifyAccessToken(config, provider, tokens.access_token);
+  if (!idClaims && !info) atClaims = await verifyAccessToken(config, provider, tokens.access_token, now);
 
   const identity = idClaims ?? info ?? atClaims!;
   const sub = identity.sub;
@@ -151,10 +152,10 @@ export function usesUserinfo(config: Config, provider: ReadyProvider): boolean {
  * verified against the provider's keys, `iss` when an issuer is configured,
  * `aud` when an audience or resource was asked for, `exp`.
  */
-async function verifyAccessToken(config: Config, provider: ReadyProvider, token: string): Promise<Record<string, unknown>> {
+async function verifyAccessToken(config: Config, provider: ReadyProvider, token: string, now: number): Promise<Record<string, unknown>> {
   if (!provider.keyFor) throw new LoginError('no_identity', LoginFailed, 'no ID token, no userinfo endpoint and no JWKS');
   try {
-    const { payload } = await verifyJwt(token, provider.keyFor, { algorithms: provider.algorithms });
+    const { payload } = await verifyJwt(token, provider.keyFor, { algorithms: provider.algorithms, now });
     if (provider.issuer && payload.iss !== provider.issuer) throw new JwtInvalid('iss is not the provider');
     const wantAud = config.audience ?? config.resource;
     if (wantAud && !audiences(payload).includes(wantAud)) throw new JwtInvalid('aud is not the configured audience');

@@ -23,7 +23,8 @@ export interface PendingLogin {
   exp: number;
 }
 
-export function newPendingLogin(returnTo: string, now = Date.now() / 1000): PendingLogin {
+/** A new login to `returnTo`, started at `now` (epoch seconds). */
+export function newPendingLogin(returnTo: string, now: number): PendingLogin {
   return { state: randomId(32), nonce: randomId(32), verifier: randomId(48), returnTo, exp: Math.floor(now) + LOGIN_TTL_S };
 }
 
@@ -35,8 +36,8 @@ export function codeChallenge(verifier: string): string {
 export function createLoginStateCodec(secrets: string[]) {
   const sealer: Sealer = createSealer(secrets, 'bff login-state v1');
   return {
-    /** The live pending logins in a cookie value (none when absent, foreign or tampered). */
-    read(cookie: string | undefined, now = Date.now() / 1000): PendingLogin[] {
+    /** The pending logins of a cookie value still live at `now` (none when absent, foreign or tampered). */
+    read(cookie: string | undefined, now: number): PendingLogin[] {
       if (!cookie || cookie.length > MAX_COOKIE) return [];
       const plain = sealer.open(Buffer.from(cookie, 'base64url'));
       if (!plain) return [];

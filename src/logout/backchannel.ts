@@ -30,7 +30,7 @@ export async function backchannelLogout(token: unknown, { provider: ready, clien
   if (!provider.keyFor || !provider.issuer) throw new LogoutTokenRefused('the provider has no keys or issuer');
   let claims;
   try {
-    claims = await verifyLogoutToken(token, provider.keyFor, { issuer: provider.issuer, clientId, algorithms: provider.algorithms });
+    claims = await verifyLogoutToken(token, provider.keyFor, { issuer: provider.issuer, clientId, algorithms: provider.algorithms, now: clock.now() / 1000 });
   } catch (e) {
     throw new LogoutTokenRefused((e as Error).message);
   }

@@ -15,6 +15,7 @@
 import { KeyObject } from 'node:crypto';
 import { createLocalJWKSet, errors, type JSONWebKeySet } from 'jose';
 import { providerRequest } from './http.js';
+import { systemClock, type Clock } from '../clock.js';
 
 export const DEFAULT_MISS_INTERVAL_MS = 10_000;
 export const DEFAULT_KEY_TTL_MS = 10 * 60_000;
@@ -27,7 +28,7 @@ export type KeyResolver = (header: { alg?: string; kid?: string }) => Promise<st
 
 type LocalSet = ReturnType<typeof createLocalJWKSet>;
 
-export function createJwksResolver(jwksUri: string, { missIntervalMs = DEFAULT_MISS_INTERVAL_MS, ttlMs = DEFAULT_KEY_TTL_MS } = {}): KeyResolver {
+export function createJwksResolver(jwksUri: string, { missIntervalMs = DEFAULT_MISS_INTERVAL_MS, ttlMs = DEFAULT_KEY_TTL_MS, clock = systemClock } = {}): KeyResolver {
   let keys: { select: LocalSet; fetchedAt: number } | undefined;
   let loading: Promise<void> | undefined;
   let lastMiss = -Infinity;
@@ -37,7 +38,7 @@ export function createJwksResolver(jwksUri: string, { missIntervalMs = DEFAULT_M
     const res = await providerRequest(jwksUri);
     const doc = res.json;
     if (res.status !== 200 || !doc || !Array.isArray(doc.keys)) throw new KeyNotFound(`the provider's JWKS answered ${res.status} without a key set`);
-    keys = { select: createLocalJWKSet(doc as unknown as JSONWebKeySet), fetchedAt: Date.now() };
+    keys = { select: createLocalJWKSet(doc as unknown as JSONWebKeySet), fetchedAt: clock.now() };
   };
   /** One fetch at a time; concurrent callers share it. */
   const load = () => (loading ??= fetchSet().finally(() => { loading = undefined; }));
@@ -55,14 +56,14 @@ export function createJwksResolver(jwksUri: string, { missIntervalMs = DEFAULT_M
   return async ({ alg, kid }) => {
     const name = kid ?? '(no kid)';
     if (!keys) await load();
-    else if (Date.now() - keys.fetchedAt > ttlMs) await load().catch(() => { /* keep the keys already known */ });
+    else if (clock.now() - keys.fetchedAt > ttlMs) await load().catch(() => { /* keep the keys already known */ });
     try {
       return await pick(keys!.select, alg, kid);
     } catch (e) {
       if (!(e instanceof errors.JWKSNoMatchingKey)) throw new KeyNotFound(`no usable key ${name} in the provider's JWKS (${(e as Error).message})`);
     }
-    if (Date.now() - lastMiss >= missIntervalMs) {
-      lastMiss = Date.now();
+    if (clock.now() - lastMiss >= missIntervalMs) {
+      lastMiss = clock.now();
       await load();
     } else if (loading) {
       await loading.catch(() => { /* judged below */ }); // a refetch under way may bring this key

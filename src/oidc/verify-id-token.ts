@@ -19,6 +19,8 @@ export interface IdTokenExpectations {
   nonce?: string;
   /** On refresh: the subject the session already has. */
   sub?: string;
+  /** Epoch seconds (the gateway's clock). */
+  now: number;
 }
 
 /** Equal strings, compared in constant time (hashes first, so lengths don't leak). */
@@ -29,14 +31,14 @@ export function safeEqual(a: string, b: string): boolean {
 }
 
 export async function verifyIdToken(token: string, keyFor: KeyResolver, x: IdTokenExpectations): Promise<Record<string, unknown>> {
-  const { payload } = await verifyJwt(token, keyFor, { algorithms: x.algorithms });
+  const { payload } = await verifyJwt(token, keyFor, { algorithms: x.algorithms, now: x.now });
   if (payload.iss !== x.issuer) throw new JwtInvalid('iss is not the provider');
   const aud = audiences(payload);
   if (!aud.includes(x.clientId)) throw new JwtInvalid('aud does not contain the client_id');
   if (aud.length > 1 && payload.azp === undefined) throw new JwtInvalid('several audiences and no azp');
   if (payload.azp !== undefined && payload.azp !== x.clientId) throw new JwtInvalid('azp is not the client_id');
   if (typeof payload.exp !== 'number') throw new JwtInvalid('exp is missing');
-  checkIssuedAt(payload);
+  checkIssuedAt(payload, x.now);
   if (typeof payload.sub !== 'string' || !payload.sub) throw new JwtInvalid('sub is missing');
   if (x.sub !== undefined && payload.sub !== x.sub) throw new JwtInvalid('sub differs from the session\'s');
   if (x.nonce !== undefined) {

@@ -28,7 +28,8 @@ export interface VerifiedJwt {
   payload: Record<string, unknown>;
 }
 
-export async function verifyJwt(token: string, keyFor: KeyResolver, { algorithms, typ }: { algorithms: string[]; typ?: string }): Promise<VerifiedJwt> {
+/** `now`: epoch seconds, the time `exp` and `nbf` are checked against. */
+export async function verifyJwt(token: string, keyFor: KeyResolver, { algorithms, typ, now }: { algorithms: string[]; typ?: string; now: number }): Promise<VerifiedJwt> {
   if (typeof token !== 'string' || token.length > 16 * 1024 || token.split('.').length !== 3) throw new JwtInvalid('not a signed JWT');
   let header: Record<string, unknown>;
   try {
@@ -44,7 +45,7 @@ export async function verifyJwt(token: string, keyFor: KeyResolver, { algorithms
       if (e instanceof KeyNotFound) throw new JwtInvalid(e.message);
       throw new ProviderDown(`the provider's JWKS could not be fetched: ${e.message}`, { cause: e });
     });
-  const verify = createVerifier({ key, algorithms: algorithms as Algorithm[], clockTolerance: DEFAULT_CLOCK_TOLERANCE_S * 1000, cache: false });
+  const verify = createVerifier({ key, algorithms: algorithms as Algorithm[], clockTolerance: DEFAULT_CLOCK_TOLERANCE_S * 1000, clockTimestamp: now * 1000, cache: false });
   try {
     const payload = verify(token) as Record<string, unknown>;
     return { header, payload };
@@ -60,7 +61,7 @@ export function audiences(payload: Record<string, unknown>): string[] {
 }
 
 /** `iat` present and not in the future beyond the tolerance. */
-export function checkIssuedAt(payload: Record<string, unknown>, now = Date.now() / 1000): void {
+export function checkIssuedAt(payload: Record<string, unknown>, now: number): void {
   if (typeof payload.iat !== 'number') throw new JwtInvalid('iat is missing');
   if (payload.iat > now + DEFAULT_CLOCK_TOLERANCE_S) throw new JwtInvalid('iat is in the future');
 }

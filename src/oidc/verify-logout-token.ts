@@ -19,12 +19,12 @@ export interface LogoutClaims {
   sub?: string;
 }
 
-export async function verifyLogoutToken(token: string, keyFor: KeyResolver, x: { issuer: string; clientId: string; algorithms: string[] }): Promise<LogoutClaims> {
-  const { payload } = await verifyJwt(token, keyFor, { algorithms: x.algorithms, typ: 'logout+jwt' });
+export async function verifyLogoutToken(token: string, keyFor: KeyResolver, x: { issuer: string; clientId: string; algorithms: string[]; now: number }): Promise<LogoutClaims> {
+  const { payload } = await verifyJwt(token, keyFor, { algorithms: x.algorithms, typ: 'logout+jwt', now: x.now });
   if (payload.iss !== x.issuer) throw new JwtInvalid('iss is not the provider');
   if (!audiences(payload).includes(x.clientId)) throw new JwtInvalid('aud does not contain the client_id');
   if (payload.azp !== undefined && payload.azp !== x.clientId) throw new JwtInvalid('azp is not the client_id');
-  checkIssuedAt(payload);
+  checkIssuedAt(payload, x.now);
   if (typeof payload.exp !== 'number') throw new JwtInvalid('exp is missing');
   const events = payload.events;
   if (!events || typeof events !== 'object' || Array.isArray(events)) throw new JwtInvalid('events is missing');

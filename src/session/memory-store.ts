@@ -1,6 +1,8 @@
 // The embedded session store: one process, bounded. Entries expire by their
-// TTL (checked on read, swept periodically) and the oldest are evicted once
-// `maxEntries` is reached, so a flood of logins cannot exhaust memory.
+// TTL on the clock it is given (checked on read, swept periodically) and the
+// oldest are evicted once `maxEntries` is reached, so a flood of logins cannot
+// exhaust memory.
+import { systemClock, type Clock } from '../clock.js';
 import type { SessionData, SessionStore } from './store.js';
 
 export const DEFAULT_MAX_ENTRIES = 100_000;
@@ -11,9 +13,9 @@ interface Entry { data: SessionData; expiresAt: number }
 /** A Map with per-key expiry and a size bound (insertion order = eviction order). */
 class ExpiringMap<V> {
   private readonly map = new Map<string, { value: V; expiresAt: number }>();
-  constructor(private readonly max: number, private readonly onEvict?: (key: string, value: V) => void) {}
+  constructor(private readonly max: number, private readonly clock: Clock, private readonly onEvict?: (key: string, value: V) => void) {}
 
-  get(key: string, now = Date.now()): V | undefined {
+  get(key: string, now = this.clock.now()): V | undefined {
     const e = this.map.get(key);
     if (!e) return undefined;
     if (e.expiresAt <= now) { this.delete(key); return undefined; }
@@ -37,14 +39,14 @@ class ExpiringMap<V> {
     this.onEvict?.(key, e.value);
   }
 
-  sweep(now = Date.now()): void {
+  sweep(now = this.clock.now()): void {
     for (const [k, e] of this.map) if (e.expiresAt <= now) this.delete(k);
   }
 
   get size(): number { return this.map.size; }
 }
 
-export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = DEFAULT_SWEEP_MS } = {}): SessionStore {
+export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = DEFAULT_SWEEP_MS, clock = systemClock }: { maxEntries?: number; sweepMs?: number; clock?: Clock } = {}): SessionStore {
   const bySid = new Map<string, Set<string>>();
   const bySub = new Map<string, Set<string>>();
   const index = (m: Map<string, Set<string>>, key: string | undefined, id: string, add: boolean) => {
@@ -53,14 +55,14 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
     if (add) { if (!s) m.set(key, (s = new Set())); s.add(id); return; }
     if (s) { s.delete(id); if (!s.size) m.delete(key); }
   };
-  const sessions = new ExpiringMap<Entry>(maxEntries, (id, e) => {
+  const sessions = new ExpiringMap<Entry>(maxEntries, clock, (id, e) => {
     index(bySid, e.data.sid, id, false);
     index(bySub, e.data.sub, id, false);
   });
-  const seen = new ExpiringMap<true>(maxEntries);
-  const locks = new ExpiringMap<symbol>(maxEntries);
+  const seen = new ExpiringMap<true>(maxEntries, clock);
+  const locks = new ExpiringMap<symbol>(maxEntries, clock);
   const write = (id: string, data: SessionData, ttlSeconds: number) => {
-    const expiresAt = Date.now() + Math.max(0, ttlSeconds) * 1000;
+    const expiresAt = clock.now() + Math.max(0, ttlSeconds) * 1000;
     sessions.set(id, { data: { ...data }, expiresAt }, expiresAt);
     index(bySid, data.sid, id, true);
     index(bySub, data.sub, id, true);
@@ -72,7 +74,7 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
     kind: 'memory',
     async get(id) {
       // a copy: a caller must set() what it changes, as with every store
-      const now = Date.now();
+      const now = clock.now();
       const e = sessions.get(id, now);
       return e ? { data: { ...e.data }, expiresIn: (e.expiresAt - now) / 1000 } : undefined;
     },
@@ -87,7 +89,7 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
     async touch(id, ttlSeconds) {
       const e = sessions.get(id);
       if (!e) return;
-      e.expiresAt = Date.now() + Math.max(0, ttlSeconds) * 1000;
+      e.expiresAt = clock.now() + Math.max(0, ttlSeconds) * 1000;
       sessions.set(id, e, e.expiresAt);
     },
     async destroy(id) { sessions.delete(id); },
@@ -99,13 +101,13 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
     },
     async remember(key, ttlSeconds) {
       if (seen.get(key)) return false;
-      seen.set(key, true, Date.now() + ttlSeconds * 1000);
+      seen.set(key, true, clock.now() + ttlSeconds * 1000);
       return true;
     },
     async lock(name, ttlMs) {
       if (locks.get(name)) return undefined;
       const token = Symbol(name);
-      locks.set(name, token, Date.now() + ttlMs);
+      locks.set(name, token, clock.now() + ttlMs);
       return async () => { if (locks.get(name) === token) locks.delete(name); };
     },
     async ping() {},

@@ -8,7 +8,8 @@
 // - every value is sealed with AES-256-GCM under a key derived from the first
 //   SESSION_SECRET (src/session/crypto.ts), bound to its key name: a dump shows
 //   no token, no claim, and a value copied to another key does not open;
-// - a session's Redis TTL is its idle/absolute lifetime: Redis expires it;
+// - a session's Redis TTL is its idle/absolute lifetime: Redis expires it,
+//   by its own clock (so this file reads the system's, not an injected one);
 // - reading a session is one GET; the idle touch is a PEXPIRE, never a
 //   rewrite of the data; a write (login, refresh) is one round trip (SET +
 //   index updates pipelined);

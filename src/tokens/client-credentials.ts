@@ -8,6 +8,7 @@
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-4.4
 import type { ReadyProvider } from '../oidc/provider.js';
 import type { TokenTarget } from '../oidc/token-client.js';
+import { systemClock, type Clock } from '../clock.js';
 
 /** Lifetime assumed for a token whose response has no expires_in. */
 export const DEFAULT_UNKNOWN_TTL_S = 300;
@@ -20,6 +21,7 @@ export interface ClientCredentialsDeps {
   provider: () => ReadyProvider | undefined;
   skew: number;
   onRequest?: (outcome: 'success' | 'failed') => void;
+  clock?: Clock;
 }
 
 export function targetKey(t: TokenTarget): string {
@@ -27,6 +29,7 @@ export function targetKey(t: TokenTarget): string {
 }
 
 export function createClientCredentials(deps: ClientCredentialsDeps) {
+  const { clock = systemClock } = deps;
   const cache = new Map<string, { token: string; expiresAt: number }>();
   const inflight = new Map<string, Promise<string>>();
 
@@ -41,7 +44,7 @@ export function createClientCredentials(deps: ClientCredentialsDeps) {
       throw new ClientTokenUnavailable(`client credentials failed: ${(e as Error).message}`);
     }
     deps.onRequest?.('success');
-    cache.set(key, { token: tokens.access_token, expiresAt: Date.now() / 1000 + (tokens.expires_in ?? DEFAULT_UNKNOWN_TTL_S) });
+    cache.set(key, { token: tokens.access_token, expiresAt: clock.now() / 1000 + (tokens.expires_in ?? DEFAULT_UNKNOWN_TTL_S) });
     return tokens.access_token;
   }
 
@@ -50,7 +53,7 @@ export function createClientCredentials(deps: ClientCredentialsDeps) {
     async token(target: TokenTarget): Promise<string> {
       const key = targetKey(target);
       const hit = cache.get(key);
-      if (hit && hit.expiresAt - deps.skew > Date.now() / 1000) return hit.token;
+      if (hit && hit.expiresAt - deps.skew > clock.now() / 1000) return hit.token;
       let p = inflight.get(key);
       if (!p) {
         p = fetchToken(key, target).finally(() => inflight.delete(key));

@@ -52,8 +52,9 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
     clientId: config.clientId,
     skew: config.refreshSkew,
     onRefresh: (outcome) => metrics.refreshes.inc({ outcome }),
+    clock,
   });
-  const clientTokens = createClientCredentials({ provider: () => provider.current(), skew: config.refreshSkew });
+  const clientTokens = createClientCredentials({ provider: () => provider.current(), skew: config.refreshSkew, clock });
 
   const sessionFailed = (request: SessionRequest, e: unknown): never => {
     if (e instanceof RefreshFailed) {
@@ -72,7 +73,7 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
   async function freshSession(request: SessionRequest): Promise<SessionData> {
     const session = await sessions.load(request);
     if (!session) throw new Unauthenticated();
-    if (!refreshDue(session, config.refreshSkew)) return session;
+    if (!refreshDue(session, config.refreshSkew, clock.now() / 1000)) return session;
     try {
       const fresh = await refresher.fresh(request.sessionId!, session, secondsLeft(request));
       if (fresh !== session) request.log.debug('access token renewed');

@@ -10,7 +10,8 @@
 //   does `invalid_client`, which is about the gateway's own credentials (a
 //   rotated client secret), not the user's grant: a configuration mistake
 //   must not log every user out;
-// - a refreshed ID token must keep the session's `iss` and `sub`;
+// - an ID token in a refresh's answer must keep the session's `iss` and
+//   `sub`, for the session's own token and for a route's alike;
 // - the refreshed tokens are written only over a live session: a session
 //   ended during the refresh (logout, back-channel logout) stays ended, and
 //   the tokens it got are revoked;
@@ -25,7 +26,8 @@ import type { SessionData, SessionStore } from '../session/store.js';
 import type { ReadyProvider } from '../oidc/provider.js';
 import { verifyIdToken } from '../oidc/verify-id-token.js';
 import { ProviderDown } from '../oidc/http.js';
-import { GrantRejected, type TokenTarget } from '../oidc/token-client.js';
+import { GrantRejected, type TokenSet, type TokenTarget } from '../oidc/token-client.js';
+import { systemClock, type Clock } from '../clock.js';
 import { targetKey } from './client-credentials.js';
 
 /**
@@ -46,12 +48,13 @@ export class RefreshFailed extends Error {
   }
 }
 
-export function refreshDue(data: SessionData, skew: number, now = Date.now() / 1000): boolean {
+/** Whether the session's own token expires within `skew` seconds of `now` (epoch seconds). */
+export function refreshDue(data: SessionData, skew: number, now: number): boolean {
   return data.accessTokenExpiresAt !== undefined && data.accessTokenExpiresAt - skew <= now;
 }
 
 /** The session's token for `key`, when it has one that is not about to expire. */
-export function resourceTokenOf(data: SessionData, key: string, skew: number, now = Date.now() / 1000): string | undefined {
+export function resourceTokenOf(data: SessionData, key: string, skew: number, now: number): string | undefined {
   const t = data.resourceTokens?.[key];
   if (!t) return undefined;
   return t.expiresAt !== undefined && t.expiresAt - skew <= now ? undefined : t.accessToken;
@@ -63,13 +66,25 @@ export interface RefreshDeps {
   clientId: string;
   skew: number;
   onRefresh?: (outcome: 'success' | 'rejected' | 'unavailable') => void;
+  clock?: Clock;
 }
+
+/** How a refresh's tokens enter the session: its own token, or a route's (`expiresAt`: epoch seconds). */
+type Merge = (data: SessionData, tokens: TokenSet, expiresAt: number | undefined) => SessionData;
+
+const asSessionToken: Merge = (data, tokens, expiresAt) => ({
+  ...data, accessToken: tokens.access_token, accessTokenExpiresAt: expiresAt, idToken: tokens.id_token ?? data.idToken,
+});
+const asResourceToken = (key: string): Merge => (data, tokens, expiresAt) => ({
+  ...data, resourceTokens: { ...data.resourceTokens, [key]: { accessToken: tokens.access_token, expiresAt } },
+});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createRefresher(deps: RefreshDeps) {
-  const { store, skew } = deps;
+  const { store, skew, clock = systemClock } = deps;
   const inflight = new Map<string, Promise<SessionData>>();
+  const nowS = () => clock.now() / 1000;
 
   /** The stored session, when it still needs no refresh; undefined when it does. */
   const settled = async (id: string, due: (d: SessionData) => boolean): Promise<SessionData | undefined> => {
@@ -77,25 +92,28 @@ export function createRefresher(deps: RefreshDeps) {
     if (!stored) throw new RefreshFailed('ended', 'the session ended meanwhile');
     return due(stored.data) ? undefined : stored.data;
   };
-  const mainDue = (d: SessionData) => refreshDue(d, skew);
+  const mainDue = (d: SessionData) => refreshDue(d, skew, nowS());
+
+  /** Ends the session: the provider refused the grant, or answered with an ID token not ours. */
+  async function refused(id: string, reason: string): Promise<never> {
+    deps.onRefresh?.('rejected');
+    await store.destroy(id);
+    throw new RefreshFailed('ended', reason);
+  }
 
   /** Calls the token endpoint with the refresh token; a refusal ends the session. */
   async function useRefreshToken(id: string, provider: ReadyProvider, refreshToken: string, target?: TokenTarget) {
     try {
       return await provider.tokens.refresh(refreshToken, target);
     } catch (e) {
-      if (e instanceof GrantRejected && e.error !== 'invalid_client') {
-        deps.onRefresh?.('rejected');
-        await store.destroy(id);
-        throw new RefreshFailed('ended', `refresh refused: ${e.error}`);
-      }
+      if (e instanceof GrantRejected && e.error !== 'invalid_client') return refused(id, `refresh refused: ${e.error}`);
       deps.onRefresh?.('unavailable');
       throw new RefreshFailed('unavailable', e instanceof ProviderDown ? e.message : `refresh failed: ${(e as Error).message}`);
     }
   }
 
   /** Writes `next` over a live session; otherwise revokes what the refresh got and ends. */
-  async function writeOrRevoke(id: string, provider: ReadyProvider, next: SessionData, ttl: number, tokens: { access_token: string; refresh_token?: string }) {
+  async function writeOrRevoke(id: string, provider: ReadyProvider, next: SessionData, ttl: number, tokens: TokenSet) {
     if (await store.update(id, next, ttl)) return;
     // ended meanwhile (logout, back-channel logout): stay ended, and let no
     // token of it stay live at the provider
@@ -105,63 +123,44 @@ export function createRefresher(deps: RefreshDeps) {
     throw new RefreshFailed('ended', 'the session ended during the refresh');
   }
 
-  /** A route's token for `target`, obtained with the refresh token, written into the session. */
-  async function resourceHolding(id: string, ttl: number, data: SessionData, key: string, target: TokenTarget): Promise<SessionData> {
+  /**
+   * One use of the refresh token, holding the lock: for the session's own
+   * token (no target) or a route's. An ID token in the answer must be the
+   * session's (`iss`, `sub`) in both cases; `merge` puts the new tokens in.
+   */
+  async function refreshHolding(id: string, ttl: number, data: SessionData, merge: Merge, target?: TokenTarget): Promise<SessionData> {
     const provider = deps.provider();
     if (!provider) throw new RefreshFailed('unavailable', 'provider metadata not loaded');
     const tokens = await useRefreshToken(id, provider, data.refreshToken!, target);
-    const now = Math.floor(Date.now() / 1000);
-    const next: SessionData = {
-      ...data,
-      refreshToken: tokens.refresh_token ?? data.refreshToken,
-      resourceTokens: { ...data.resourceTokens, [key]: { accessToken: tokens.access_token, expiresAt: tokens.expires_in ? now + tokens.expires_in : undefined } },
-    };
-    await writeOrRevoke(id, provider, next, ttl, tokens);
-    deps.onRefresh?.('success');
-    return next;
-  }
-
-  async function refreshHolding(id: string, ttl: number, data: SessionData): Promise<SessionData> {
-    const provider = deps.provider();
-    if (!provider) throw new RefreshFailed('unavailable', 'provider metadata not loaded');
-    const tokens = await useRefreshToken(id, provider, data.refreshToken!);
     if (tokens.id_token && provider.keyFor && provider.issuer) {
       try {
-        await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.issuer, clientId: deps.clientId, algorithms: provider.algorithms, sub: data.sub });
+        await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.issuer, clientId: deps.clientId, algorithms: provider.algorithms, sub: data.sub, now: nowS() });
       } catch (e) {
-        deps.onRefresh?.('rejected');
-        await store.destroy(id);
-        throw new RefreshFailed('ended', `refreshed ID token refused: ${(e as Error).message}`);
+        return refused(id, `refreshed ID token refused: ${(e as Error).message}`);
       }
     }
-    const now = Math.floor(Date.now() / 1000);
-    const next: SessionData = {
-      ...data,
-      accessToken: tokens.access_token,
-      accessTokenExpiresAt: tokens.expires_in ? now + tokens.expires_in : undefined,
-      refreshToken: tokens.refresh_token ?? data.refreshToken,
-      idToken: tokens.id_token ?? data.idToken,
-    };
+    const expiresAt = tokens.expires_in ? Math.floor(nowS()) + tokens.expires_in : undefined;
+    const next = merge({ ...data, refreshToken: tokens.refresh_token ?? data.refreshToken }, tokens, expiresAt);
     await writeOrRevoke(id, provider, next, ttl, tokens);
     deps.onRefresh?.('success');
     return next;
   }
 
   /**
-   * Runs `run` holding the session's refresh lock (one per session, shared by
-   * every use of its refresh token), unless `due` says the stored session no
-   * longer needs it.
+   * Refreshes (refreshHolding) holding the session's refresh lock (one per
+   * session, shared by every use of its refresh token), unless `due` says the
+   * stored session no longer needs it.
    */
-  async function refreshShared(id: string, ttl: number, due: (d: SessionData) => boolean, run: (id: string, ttl: number, d: SessionData) => Promise<SessionData>): Promise<SessionData> {
-    const deadline = Date.now() + MAX_WAIT_MS;
-    while (Date.now() < deadline) {
+  async function refreshShared(id: string, ttl: number, due: (d: SessionData) => boolean, merge: Merge, target?: TokenTarget): Promise<SessionData> {
+    const deadline = clock.now() + MAX_WAIT_MS;
+    while (clock.now() < deadline) {
       const release = await store.lock(`refresh:${id}`, LOCK_TTL_MS);
       if (release) {
         try {
           const stored = await store.get(id);
           if (!stored) throw new RefreshFailed('ended', 'the session ended meanwhile');
           if (!due(stored.data)) return stored.data;
-          return await run(id, Math.min(ttl, stored.expiresIn), stored.data);
+          return await refreshHolding(id, Math.min(ttl, stored.expiresIn), stored.data, merge, target);
         } finally {
           await release().catch(() => {});
         }
@@ -179,15 +178,15 @@ export function createRefresher(deps: RefreshDeps) {
      * refresh is due; else the refreshed session. Throws RefreshFailed.
      */
     async fresh(id: string, data: SessionData, ttl: number): Promise<SessionData> {
-      if (!refreshDue(data, skew)) return data;
+      if (!mainDue(data)) return data;
       if (!data.refreshToken) {
-        if (data.accessTokenExpiresAt! > Date.now() / 1000) return data;
+        if (data.accessTokenExpiresAt! > nowS()) return data;
         await store.destroy(id);
         throw new RefreshFailed('ended', 'the access token expired and there is no refresh token');
       }
       let p = inflight.get(id);
       if (!p) {
-        p = refreshShared(id, ttl, mainDue, refreshHolding).finally(() => inflight.delete(id));
+        p = refreshShared(id, ttl, mainDue, asSessionToken).finally(() => inflight.delete(id));
         inflight.set(id, p);
       }
       return p;
@@ -202,14 +201,14 @@ export function createRefresher(deps: RefreshDeps) {
      */
     async forTarget(id: string, data: SessionData, ttl: number, target: TokenTarget): Promise<{ token: string; session: SessionData }> {
       const key = targetKey(target);
-      const have = resourceTokenOf(data, key, skew);
+      const have = resourceTokenOf(data, key, skew, nowS());
       if (have) return { token: have, session: data };
       if (!data.refreshToken) throw new RefreshFailed('ended', 'a token for this API needs a refresh token, and the session has none');
       const flight = `${id}\0${key}`;
       let p = inflight.get(flight);
       if (!p) {
-        const due = (d: SessionData) => resourceTokenOf(d, key, skew) === undefined;
-        p = refreshShared(id, ttl, due, (i, t, d) => resourceHolding(i, t, d, key, target)).finally(() => inflight.delete(flight));
+        const due = (d: SessionData) => resourceTokenOf(d, key, skew, nowS()) === undefined;
+        p = refreshShared(id, ttl, due, asResourceToken(key), target).finally(() => inflight.delete(flight));
         inflight.set(flight, p);
       }
       const next = await p;

@@ -9,6 +9,7 @@ import { createLoginStateCodec, newPendingLogin, LOGIN_TTL_S, MAX_PENDING, MAX_C
 import { safeReturnTo } from '../../src/login/return-to.js';
 
 const FLOOD = 2000;
+const nowS = () => Date.now() / 1000;
 
 t.test('login floods', async (t) => {
   const stack = await startStack();
@@ -30,7 +31,7 @@ t.test('login floods', async (t) => {
     }
     t.same([...statuses], [302], 'every login redirected');
     t.ok(longest < 1200, `the cookie stayed small (longest ${longest} characters)`);
-    const pending = codec.read(cookie);
+    const pending = codec.read(cookie, nowS());
     t.equal(pending.length, MAX_PENDING, 'it holds the newest logins only');
     t.same(pending.map((p) => p.returnTo), [`/page/${FLOOD - 1}`, `/page/${FLOOD - 2}`, `/page/${FLOOD - 3}`]);
     t.equal(app.sessions.store.size!(), 0, 'nothing stored');
@@ -59,7 +60,7 @@ t.test('login floods', async (t) => {
       cookie = loginCookie(res);
       t.ok(cookie && cookie.length <= MAX_COOKIE, `cookie ${cookie?.length} ≤ ${MAX_COOKIE}`);
     }
-    const pending = codec.read(cookie);
+    const pending = codec.read(cookie, nowS());
     t.ok(pending.length >= 1);
     t.equal(pending[0].returnTo, `${longPath}9`, 'the newest login is the one kept');
   });
@@ -67,7 +68,7 @@ t.test('login floods', async (t) => {
   t.test('a returnTo that grows past the bound when normalised becomes /', async (t) => {
     t.equal(safeReturnTo(`/${'€'.repeat(1000)}`, gw.url), '/');
     const res = await app.inject({ url: `/auth/login?returnTo=${encodeURIComponent(`/${'€'.repeat(1000)}`)}` });
-    t.equal(codec.read(loginCookie(res))[0].returnTo, '/');
+    t.equal(codec.read(loginCookie(res), nowS())[0].returnTo, '/');
     t.ok(loginCookie(res)!.length < 600);
   });
 
@@ -99,11 +100,11 @@ t.test('pending logins expire after LOGIN_TTL_S (an injected clock)', async (t) 
 
 t.test('a pending-login cookie that is tampered with or sealed under another secret holds no login', async (t) => {
   const codec = createLoginStateCodec([SECRET]);
-  const cookie = codec.write([newPendingLogin('/x')]);
+  const cookie = codec.write([newPendingLogin('/x', nowS())]);
   const flipped = `${cookie.slice(0, 20)}${cookie[20] === 'A' ? 'B' : 'A'}${cookie.slice(21)}`;
-  t.same(codec.read(flipped), []);
-  t.same(createLoginStateCodec(['another-secret-0123456789-abcdefghijkl']).read(cookie), []);
-  t.same(codec.read('garbage'), []);
-  t.same(codec.read('x'.repeat(100_000)), []);
-  t.equal(codec.read(cookie).length, 1, 'the untouched cookie opens');
+  t.same(codec.read(flipped, nowS()), []);
+  t.same(createLoginStateCodec(['another-secret-0123456789-abcdefghijkl']).read(cookie, nowS()), []);
+  t.same(codec.read('garbage', nowS()), []);
+  t.same(codec.read('x'.repeat(100_000), nowS()), []);
+  t.equal(codec.read(cookie, nowS()).length, 1, 'the untouched cookie opens');
 });

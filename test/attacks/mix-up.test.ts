@@ -2,10 +2,14 @@
 // authorization response's `iss` is checked before any token request when the
 // provider advertises it; a discovery document for another issuer never makes
 // the gateway ready; a refresh that brings an ID token of another issuer or
-// subject ends the session.
+// subject ends the session, also the refresh that gets a route its own token.
 import t, { type Test } from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startMaliciousStack, type MaliciousStack } from '../fixtures/malicious-idp.js';
 import { startStack } from '../fixtures/gateway.js';
+import { startUpstream } from '../fixtures/upstream.js';
 import { Browser } from '../fixtures/browser.js';
 import { waitFor } from '../fixtures/net.js';
 
@@ -125,3 +129,30 @@ for (const [claim, value] of [['sub', 'someone-else'], ['iss', 'https://honest-i
     t.equal(stack.sessions(), 0);
   });
 }
+
+t.test('ends the session when the refresh that gets a route its own token returns an ID token with another sub', async (t) => {
+  const upstream = await startUpstream();
+  const file = join(mkdtempSync(join(tmpdir(), 'bff-routes-')), 'bff.yaml');
+  writeFileSync(file, `routes:\n  - prefix: /res\n    upstream: ${upstream.url}\n    resource: https://api.example.test\n`);
+  const stack = await startMaliciousStack({ env: { BFF_CONFIG: file, API_UPSTREAM: undefined } });
+  t.teardown(async () => { await stack.close(); await upstream.close(); });
+  const { gw, idp } = stack;
+  const refreshes = () => idp.tokenRequests.filter((r) => r.grant_type === 'refresh_token' && r.resource === 'https://api.example.test').length;
+  // the session's own token stays fresh (an hour): only the route's token is asked for
+  const control = new Browser();
+  t.equal((await gw.login(control)).callback?.status, 302);
+  t.equal((await gw.call(control, '/res/ok')).status, 200, 'a route\'s token with an ID token of the same iss and sub');
+  t.equal(refreshes(), 1);
+
+  idp.craftRefresh = ({ claims, sign }) => sign({ ...claims, sub: 'someone-else' });
+  const browser = new Browser();
+  t.equal((await gw.login(browser)).callback?.status, 302);
+  const seen = upstream.requests.length;
+  const r = await gw.call(browser, '/res/after');
+  t.equal(r.status, 401);
+  t.equal(JSON.parse(r.body).error, 'unauthenticated');
+  t.equal(upstream.requests.length, seen, 'the upstream got nothing');
+  t.equal(refreshes(), 2);
+  t.equal((await gw.call(browser, '/auth/me')).status, 401, 'the session is over');
+  t.equal(stack.sessions(), 1, 'only the control\'s session is left');
+});

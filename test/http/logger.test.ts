@@ -24,7 +24,7 @@ t.test('no token, cookie value, client secret, code, state or PKCE verifier in a
   const code = callbackUrl.searchParams.get('code')!;
   const state = callbackUrl.searchParams.get('state')!;
   const loginCookie = browser.cookie(gw.config.loginCookieName)!;
-  const [pending] = createLoginStateCodec(gw.config.sessionSecrets).read(decodeURIComponent(loginCookie));
+  const [pending] = createLoginStateCodec(gw.config.sessionSecrets).read(decodeURIComponent(loginCookie), Date.now() / 1000);
   t.equal(pending.state, state, 'the login-state cookie holds this login');
 
   const done = await browser.navigate(callbackUrl.href);

@@ -17,7 +17,7 @@ const auth0Metadata: ProviderMetadata = {
 
 t.test('sends OIDC_AUDIENCE as audience, with PKCE S256, state and the nonce of an openid login', async (t) => {
   const config = loadConfig(testEnv({ OIDC_ISSUER: AUTH0, OIDC_AUDIENCE: 'https://api.example.com', PUBLIC_URL: 'https://app.example.com' }));
-  const login = newPendingLogin('/');
+  const login = newPendingLogin('/', Date.now() / 1000);
   const u = new URL(authorizationUrl(config, auth0Metadata, login));
   t.equal(`${u.origin}${u.pathname}`, `${AUTH0}authorize`);
   const p = u.searchParams;
@@ -38,7 +38,7 @@ t.test('sends no nonce without openid, and OIDC_RESOURCE as resource', async (t)
     OIDC_ISSUER: undefined, OAUTH_AUTHORIZATION_URL: 'https://as.example.com/oauth/authorize?tenant=a', OAUTH_TOKEN_URL: 'https://as.example.com/oauth/token',
     OAUTH_JWKS_URL: 'https://as.example.com/jwks', OIDC_SCOPES: 'read offline_access', OIDC_RESOURCE: 'https://api.example.com',
   }));
-  const login = newPendingLogin('/');
+  const login = newPendingLogin('/', Date.now() / 1000);
   const p = new URL(authorizationUrl(config, { authorization_endpoint: 'https://as.example.com/oauth/authorize?tenant=a', token_endpoint: 'https://as.example.com/oauth/token' }, login)).searchParams;
   t.equal(p.get('tenant'), 'a', 'the endpoint\'s own query is kept');
   t.notOk(p.has('nonce'));

@@ -33,7 +33,7 @@ t.test('with the provider up', async (t) => {
     const [cookie] = setCookiesNamed(res, 'bff-login');
     t.ok(cookie, 'a pending-login cookie');
     t.notOk(cookie.value.includes(p.get('state')!) || cookie.value.includes(p.get('nonce')!), 'nothing in clear');
-    const [pending] = createLoginStateCodec(gw.config.sessionSecrets).read(decodeURIComponent(cookie.value));
+    const [pending] = createLoginStateCodec(gw.config.sessionSecrets).read(decodeURIComponent(cookie.value), Date.now() / 1000);
     t.equal(pending.state, p.get('state'));
     t.equal(pending.nonce, p.get('nonce'));
     t.equal(codeChallenge(pending.verifier), p.get('code_challenge'), 'the challenge is S256 of the stored verifier');
@@ -58,7 +58,7 @@ t.test('with the provider up', async (t) => {
       const res = await browser.request({ url: `${gw.url}/auth/login?returnTo=/tab${i}` });
       states.push(new URL(res.headers.location!).searchParams.get('state')!);
     }
-    const list = createLoginStateCodec(gw.config.sessionSecrets).read(decodeURIComponent(browser.cookie('bff-login')!));
+    const list = createLoginStateCodec(gw.config.sessionSecrets).read(decodeURIComponent(browser.cookie('bff-login')!), Date.now() / 1000);
     t.same(list.map((p) => p.state), states.slice(2).reverse());
     t.same(list.map((p) => p.returnTo), ['/tab4', '/tab3', '/tab2']);
   });

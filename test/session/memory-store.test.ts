@@ -2,9 +2,11 @@ import t from 'tap';
 import { createMemoryStore } from '../../src/session/memory-store.js';
 import { randomId } from '../../src/session/crypto.js';
 import { storeContract, sessionData } from './store-contract.js';
+import { testClock } from '../fixtures/clock.js';
 
-t.test('the memory store keeps the store contract', async (t) => {
-  storeContract(t, async () => createMemoryStore());
+t.test('the memory store keeps the store contract, expiring by the clock it is given', async (t) => {
+  const clock = testClock();
+  storeContract(t, async () => createMemoryStore({ clock }), async (ms) => clock.advance(ms));
 });
 
 t.test('a bounded memory store evicts the oldest session when full', async (t) => {

@@ -6,15 +6,17 @@ import { createRedisStore } from '../../src/session/redis-store.js';
 import { startStack, startGateway, testEnv, SECRET, type Stack } from '../fixtures/gateway.js';
 import { Browser } from '../fixtures/browser.js';
 import { accountClaims, type IdpOptions } from '../fixtures/idp.js';
-import { sleep, waitFor } from '../fixtures/net.js';
+import { waitFor } from '../fixtures/net.js';
+import { testClock, type TestClock } from '../fixtures/clock.js';
 import { SHARED_REDIS_URL, uniquePrefix, deleteKeys, dumpKeys, jwtPayload, sessionIdOf } from '../fixtures/redis.js';
 
-async function redisStack(t: Test, { instances = 2, env = {}, idp = {}, secrets = [SECRET] }: { instances?: number; env?: Record<string, string>; idp?: Partial<IdpOptions>; secrets?: string[] } = {}) {
+/** `clock`: one test clock for every instance, as if they shared the time of one machine. */
+async function redisStack(t: Test, { instances = 2, env = {}, idp = {}, secrets = [SECRET], clock }: { instances?: number; env?: Record<string, string>; idp?: Partial<IdpOptions>; secrets?: string[]; clock?: TestClock } = {}) {
   const prefix = uniquePrefix('gw');
   const stack = await startStack({
     instances, idp,
     env: { SESSION_SECRET: secrets.join(','), ...env },
-    deps: () => ({ store: createRedisStore({ url: SHARED_REDIS_URL, secrets, prefix }) }),
+    deps: () => ({ clock, store: createRedisStore({ url: SHARED_REDIS_URL, secrets, prefix }) }),
   });
   t.teardown(async () => { await stack.close(); await deleteKeys(prefix); });
   return { stack, prefix };
@@ -46,15 +48,15 @@ t.test('login on the first instance, a proxied call on the second succeeds; logo
 });
 
 t.test('concurrent proxied calls on both instances at token expiry produce exactly one refresh grant', async (t) => {
-  // the access token is due 6s after it is issued (TTL 60s, skew 54s), and so is the refreshed one:
-  // the burst has 6s to see the refreshed token as fresh
-  const { stack } = await redisStack(t, { idp: { accessTokenTtl: 60, rotateRefreshToken: true }, env: { TOKEN_REFRESH_SKEW: '54' } });
+  // the clock stands still during the burst: the refreshed token is fresh for all of it
+  const clock = testClock();
+  const { stack } = await redisStack(t, { idp: { accessTokenTtl: 60, rotateRefreshToken: true }, clock });
   const [gw0, gw1] = stack.gateways;
   const browser = new Browser();
   await gw0.login(browser, { username: 'erin' });
   t.equal((await gw1.call(browser, '/api/warmup')).status, 200);
   const before = bearer(stack);
-  await sleep(6_500);
+  clock.advance(60_000);
   const since = Date.now();
   const seen = stack.upstream.requests.length;
   const calls = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? gw1 : gw0).call(browser, `/api/burst/${i}`)));
@@ -68,12 +70,13 @@ t.test('concurrent proxied calls on both instances at token expiry produce exact
 });
 
 t.test('a refresh lock whose owner died expires and another instance refreshes', async (t) => {
-  const { stack, prefix } = await redisStack(t, { idp: { accessTokenTtl: 30, rotateRefreshToken: true }, env: { TOKEN_REFRESH_SKEW: '29' } });
+  const clock = testClock();
+  const { stack, prefix } = await redisStack(t, { idp: { accessTokenTtl: 60, rotateRefreshToken: true }, clock });
   const [gw0, gw1] = stack.gateways;
   const browser = new Browser();
   await gw0.login(browser, { username: 'fred' });
-  await sleep(1_200);
-  // a third instance takes the session's refresh lock and dies holding it
+  clock.advance(60_000);
+  // a third instance takes the session's refresh lock and dies holding it (Redis expires the lock: a real wait)
   const dead = createRedisStore({ url: SHARED_REDIS_URL, secrets: [SECRET], prefix });
   t.teardown(() => dead.close());
   const id = sessionIdOf(browser.cookie('bff')!);

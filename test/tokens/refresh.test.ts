@@ -1,8 +1,8 @@
 // Refresh of the access token before proxying, against the real oidc-provider
-// with a short AccessToken TTL and refresh-token rotation on (presenting a
-// used refresh token revokes the whole grant, so a double refresh shows).
-// TTL 4 s and TOKEN_REFRESH_SKEW 1 s: a token is due once the provider's exp
-// has passed, and a fresh one is not due for another 3 s.
+// with refresh-token rotation on (presenting a used refresh token revokes the
+// whole grant, so a double refresh shows). The gateway reads a test clock:
+// moving it by the AccessToken TTL makes the token due, with no wait; the
+// provider's own clock does not move (its tokens stay active).
 import t from 'tap';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
@@ -10,20 +10,24 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startStack, testEnv, SECRET } from '../fixtures/gateway.js';
 import { Browser } from '../fixtures/browser.js';
-import { bearer, untilExpired, loginTokens } from '../fixtures/tokens.js';
+import { bearer, loginTokens } from '../fixtures/tokens.js';
 import { createRedisStore } from '../../src/session/redis-store.js';
-import { waitFor } from '../fixtures/net.js';
+import { testClock, type TestClock } from '../fixtures/clock.js';
+import { sleep } from '../fixtures/net.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createMemoryStore } from '../../src/session/memory-store.js';
 import { createTokenClient } from '../../src/oidc/token-client.js';
-import { createRefresher, RefreshFailed } from '../../src/tokens/refresh.js';
+import { createRefresher, RefreshFailed, LOCK_TTL_MS, MAX_WAIT_MS, WAIT_STEP_MS } from '../../src/tokens/refresh.js';
+import { targetKey } from '../../src/tokens/client-credentials.js';
 
-const TTL = 4;
-const env = { TOKEN_REFRESH_SKEW: '1' };
+const TTL = 300;
 const idp = { accessTokenTtl: TTL, rotateRefreshToken: true };
+/** Past the expiry of the access token the gateway holds. */
+const expire = (clock: TestClock) => clock.advance(TTL * 1000);
 
 t.test('refreshes an expired access token before proxying; the upstream gets a new, active token', async (t) => {
-  const stack = await startStack({ env, idp });
+  const clock = testClock();
+  const stack = await startStack({ idp, deps: { clock } });
   t.teardown(() => stack.close());
   const { gw, idp: op, upstream } = stack;
   const browser = new Browser();
@@ -31,7 +35,7 @@ t.test('refreshes an expired access token before proxying; the upstream gets a n
 
   t.equal((await gw.call(browser, '/api/first')).status, 200);
   const first = bearer(upstream.requests.at(-1));
-  await untilExpired(op, first);
+  expire(clock);
 
   const since = Date.now();
   const res = await gw.call(browser, '/api/second');
@@ -39,12 +43,11 @@ t.test('refreshes an expired access token before proxying; the upstream gets a n
   const second = bearer(upstream.requests.at(-1));
   t.not(second, first, 'a new access token');
   t.ok(await op.isActive(second), 'the provider calls the new token active');
-  t.notOk(await op.isActive(first), 'the first one is expired');
   t.equal(op.grants('refresh_token', since), 1, 'one refresh grant');
 
   // the rotated refresh token replaced the old one: a second refresh
   // presents the new one (the old one would revoke the grant: 401)
-  await untilExpired(op, second);
+  expire(clock);
   const again = Date.now();
   t.equal((await gw.call(browser, '/api/third')).status, 200);
   const third = bearer(upstream.requests.at(-1));
@@ -54,14 +57,15 @@ t.test('refreshes an expired access token before proxying; the upstream gets a n
 });
 
 t.test('20 concurrent calls at expiry share one refresh and all carry the new token', async (t) => {
-  const stack = await startStack({ env, idp });
+  const clock = testClock();
+  const stack = await startStack({ idp, deps: { clock } });
   t.teardown(() => stack.close());
   const { gw, idp: op, upstream } = stack;
   const browser = new Browser();
   await gw.login(browser, { username: 'bob' });
   t.equal((await gw.call(browser, '/api/warmup')).status, 200);
   const first = bearer(upstream.requests.at(-1));
-  await untilExpired(op, first);
+  expire(clock);
 
   const since = Date.now();
   const results = await Promise.all(Array.from({ length: 20 }, (_, i) => gw.call(browser, `/api/burst/${i}`)));
@@ -76,11 +80,12 @@ t.test('20 concurrent calls at expiry share one refresh and all carry the new to
 
 t.test('two instances sharing a Redis store refresh once for concurrent calls of one session', async (t) => {
   const prefix = `test:refresh:${randomBytes(6).toString('hex')}:`;
+  const clock = testClock();
   const stack = await startStack({
-    env: { ...env, SESSION_IDLE_TIMEOUT: '120' },
+    env: { SESSION_IDLE_TIMEOUT: '120' },
     idp,
     instances: 2,
-    deps: () => ({ store: createRedisStore({ url: 'redis://127.0.0.1:6379', secrets: [SECRET], prefix }) }),
+    deps: () => ({ clock, store: createRedisStore({ url: 'redis://127.0.0.1:6379', secrets: [SECRET], prefix }) }),
   });
   t.teardown(() => stack.close());
   const [a, b] = stack.gateways;
@@ -90,7 +95,7 @@ t.test('two instances sharing a Redis store refresh once for concurrent calls of
   // loopback cookies ignore ports: the same browser cookie reaches both instances
   t.equal((await b.call(browser, '/api/warmup')).status, 200, 'the other instance knows the session');
   const first = bearer(upstream.requests.at(-1));
-  await untilExpired(op, first);
+  expire(clock);
 
   const since = Date.now();
   const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).call(browser, `/api/both/${i}`)));
@@ -103,19 +108,18 @@ t.test('two instances sharing a Redis store refresh once for concurrent calls of
 });
 
 t.test('a refresh token revoked at the provider ends the session: 401', async (t) => {
-  const stack = await startStack({ env, idp });
+  const clock = testClock();
+  const stack = await startStack({ idp, deps: { clock } });
   t.teardown(() => stack.close());
   const { gw, idp: op, upstream } = stack;
   const browser = new Browser();
   await gw.login(browser, { username: 'dave' });
   t.equal((await gw.call(browser, '/api/before')).status, 200);
   const first = bearer(upstream.requests.at(-1));
-  const { exp } = await op.introspect(first) as { exp: number };
   t.equal(await op.revoke(loginTokens(op).refresh_token!), 200, 'revoked at the provider');
   t.notOk(await op.isActive(first), 'the grant is gone');
 
-  // wait for the exp the gateway knows (the revoked token no longer introspects)
-  await waitFor(() => Date.now() / 1000 > exp + 0.05, { timeoutMs: 30_000, what: 'expiry' });
+  expire(clock);
   const since = Date.now();
   const seen = upstream.requests.length;
   const res = await gw.call(browser, '/api/after');
@@ -129,14 +133,15 @@ t.test('a refresh token revoked at the provider ends the session: 401', async (t
 });
 
 t.test('a provider down during refresh answers 503 and keeps the session until it is back', async (t) => {
-  const stack = await startStack({ env, idp });
+  const clock = testClock();
+  const stack = await startStack({ idp, deps: { clock } });
   t.teardown(() => stack.close());
   const { gw, idp: op, upstream } = stack;
   const browser = new Browser();
   await gw.login(browser, { username: 'erin' });
   t.equal((await gw.call(browser, '/api/before')).status, 200);
   const first = bearer(upstream.requests.at(-1));
-  await untilExpired(op, first);
+  expire(clock);
 
   await op.pause();
   let resumed = false;
@@ -160,7 +165,8 @@ t.test('a provider down during refresh answers 503 and keeps the session until i
 });
 
 t.test('without a refresh token the session ends when the access token expires', async (t) => {
-  const stack = await startStack({ env, idp: { ...idp, grantTypes: ['authorization_code'] } });
+  const clock = testClock();
+  const stack = await startStack({ idp: { ...idp, grantTypes: ['authorization_code'] }, deps: { clock } });
   t.teardown(() => stack.close());
   const { gw, idp: op, upstream } = stack;
   const browser = new Browser();
@@ -173,7 +179,7 @@ t.test('without a refresh token the session ends when the access token expires',
   t.equal(me.status, 200);
   const { expiresAt } = JSON.parse(me.body) as { expiresAt: number };
   t.ok(expiresAt <= exp + 1, `/auth/me says the session ends with the access token (expiresAt ${expiresAt}, exp ${exp})`);
-  await untilExpired(op, token);
+  expire(clock);
 
   const since = Date.now();
   t.equal((await gw.call(browser, '/auth/me')).status, 401, 'the session ended, before any API call says so');
@@ -225,13 +231,39 @@ t.test('a token endpoint answering 429, 408 or invalid_client keeps the session 
   t.same(seen, ['refresh_token', 'refresh_token', 'refresh_token', 'refresh_token', 'refresh_token'], 'the provider was asked each time');
 });
 
+t.test('a refresh waits MAX_WAIT_MS for another holder of the lock, then answers 503 and keeps the session', async (t) => {
+  const clock = testClock();
+  const store = createMemoryStore({ clock });
+  t.teardown(() => store.close());
+  const refresher = createRefresher({ store, clientId: 'bff-gateway', skew: 1, provider: () => undefined, clock });
+  const now = Math.floor(clock.now() / 1000);
+  const data = { sub: 'alice', user: {}, accessToken: 'at-1', accessTokenExpiresAt: now - 1, refreshToken: 'rt-1', createdAt: now };
+  await store.set('s1', data, 60);
+  t.type(await store.lock('refresh:s1', LOCK_TTL_MS), 'function', 'another instance holds the lock, and never finishes');
+  let settled = false;
+  const outcome = refresher.fresh('s1', data, 60).then(() => undefined, (e: unknown) => e).finally(() => { settled = true; });
+  clock.advance(MAX_WAIT_MS - 1000);
+  await sleep(4 * WAIT_STEP_MS);
+  t.notOk(settled, 'still waiting a second before the deadline');
+  clock.advance(1000);
+  const e = await Promise.race([outcome, sleep(2_000).then(() => 'still waiting')]);
+  t.ok(e instanceof RefreshFailed && e.outcome === 'unavailable', 'unavailable (503) at the deadline');
+  t.ok(await store.get('s1'), 'the session survives');
+});
+
 // oidc-provider never changes the subject of a grant; a provider that does is
 // malicious or broken. This one is a small hand-written token endpoint that
-// signs the refreshed ID token with its own key.
-t.test('a refreshed ID token of another subject or issuer ends the session', async (t) => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const sign = createSigner({ key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm: 'RS256', kid: 'k1' });
+// signs the refreshed ID token with its own key (or, as a forger, another).
+// A provider may send an ID token with a route's token too (oidc-provider
+// does): it is checked the same way.
+t.test('a refreshed ID token of another subject or issuer, or signed by another key, ends the session, for its own token and a route\'s', async (t) => {
+  const pem = () => generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = pem();
+  const signer = (key: typeof privateKey) => createSigner({ key: key.export({ type: 'pkcs8', format: 'pem' }) as string, algorithm: 'RS256', kid: 'k1' });
+  const genuine = signer(privateKey);
+  const forger = signer(pem().privateKey);
   let idClaims: Record<string, unknown> = {};
+  let sign = genuine;
   let n = 0;
   const server = createServer((req, res) => {
     req.resume();
@@ -258,19 +290,30 @@ t.test('a refreshed ID token of another subject or issuer ends the session', asy
   });
   const now = Math.floor(Date.now() / 1000);
   const data = { sub: 'alice', user: {}, accessToken: 'at-0', accessTokenExpiresAt: now - 1, refreshToken: 'rt-0', createdAt: now };
+  const route = { resource: 'https://api.example.test' };
+  const uses = [
+    ['its own token', () => refresher.fresh('s1', data, 60).then((d) => d.accessToken), (at: string) => ({ accessToken: at })],
+    ['a route\'s token', () => refresher.forTarget('s1', { ...data, accessTokenExpiresAt: now + 300 }, 60, route).then((r) => r.token),
+      (at: string) => ({ accessToken: 'at-0', resourceTokens: { [targetKey(route)]: { accessToken: at } } })],
+  ] as const;
+  const cases = [
+    ['another sub', { iss: origin, sub: 'mallory' }, genuine],
+    ['another iss', { iss: 'https://evil.example', sub: 'alice' }, genuine],
+    ['another key', { iss: origin, sub: 'alice' }, forger],
+  ] as const;
 
-  for (const [name, claims] of [['another sub', { iss: origin, sub: 'mallory' }], ['another iss', { iss: 'https://evil.example', sub: 'alice' }]] as const) {
-    idClaims = claims;
+  for (const [use, refresh, stored] of uses) {
+    for (const [name, claims, signWith] of cases) {
+      [idClaims, sign] = [claims, signWith];
+      await store.set('s1', data, 60);
+      const e = await refresh().then(() => undefined, (err: unknown) => err);
+      t.ok(e instanceof RefreshFailed && e.outcome === 'ended', `${use}, ${name}: ended (401)`);
+      t.equal(await store.get('s1'), undefined, `${use}, ${name}: the session is gone`);
+    }
+    // the control: the same answer with the session's sub and iss, signed by the provider's key, refreshes it
+    [idClaims, sign] = [{ iss: origin, sub: 'alice' }, genuine];
     await store.set('s1', data, 60);
-    const e = await refresher.fresh('s1', data, 60).then(() => undefined, (err: unknown) => err);
-    t.ok(e instanceof RefreshFailed && e.outcome === 'ended', `${name}: ended (401)`);
-    t.equal(await store.get('s1'), undefined, `${name}: the session is gone`);
+    t.equal(await refresh(), `at-${n}`, `${use}: the control refreshes`);
+    t.match((await store.get('s1'))?.data, { ...stored(`at-${n}`), refreshToken: `rt-${n}` }, `${use}: the new tokens are stored, the rotated refresh token too`);
   }
-
-  // the control: the same answer with the session's sub and iss refreshes it
-  idClaims = { iss: origin, sub: 'alice' };
-  await store.set('s1', data, 60);
-  const fresh = await refresher.fresh('s1', data, 60);
-  t.equal(fresh.accessToken, `at-${n}`);
-  t.match((await store.get('s1'))?.data, { accessToken: `at-${n}`, refreshToken: `rt-${n}` }, 'the new tokens are stored, the rotated refresh token too');
 });
