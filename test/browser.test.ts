@@ -8,13 +8,12 @@
 // installs it.
 import t from 'tap';
 import { existsSync, mkdirSync, copyFileSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDemo, type Demo } from '../demo/stack.js';
 import { freePort } from './fixtures/net.js';
+import { ROOT } from './fixtures/root.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCREENSHOT = `${ROOT}test-results/demo.png`;
 
 interface Seen { url: string; status: number; headers: Record<string, string>; body: string }

@@ -5,11 +5,11 @@
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { Browser, login, request } from './fixtures/browser.js';
 import { freePort, waitFor } from './fixtures/net.js';
+import { ROOT } from './fixtures/root.js';
 
-const RUN = fileURLToPath(new URL('../dist/demo/run.js', import.meta.url));
+const RUN = `${ROOT}dist/demo/run.js`;
 
 interface Running { child: ChildProcess; out: () => string; err: () => string; exited: Promise<number | null> }
 

@@ -11,13 +11,12 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { parseDockerfile, instructions } from './fixtures/dockerfile.js';
 import { Browser, login } from './fixtures/browser.js';
 import { freePort, waitFor } from './fixtures/net.js';
+import { ROOT } from './fixtures/root.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dockerfile = parseDockerfile(readFileSync(`${ROOT}Dockerfile`, 'utf8'));
 interface Service {
   build?: { target?: string }; environment?: Record<string, string>; command?: string[]; healthcheck?: { test: string[] };

@@ -10,7 +10,6 @@ import t from 'tap';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { loadConfig } from '../src/config/config.js';
 import { CONFIG_VARIABLES } from '../src/config/schema.js';
@@ -18,8 +17,8 @@ import { PART_VARIABLES } from '../demo/part-variables.js';
 import { parseDockerfile, instructions } from './fixtures/dockerfile.js';
 import { request } from './fixtures/browser.js';
 import { freePort, waitFor } from './fixtures/net.js';
+import { ROOT } from './fixtures/root.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dockerfile = parseDockerfile(readFileSync(`${ROOT}Dockerfile`, 'utf8'));
 const stage = (name: string) => dockerfile.stages.find((s) => s.name === name)!;
 const build = stage('build');

@@ -5,13 +5,12 @@ import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { testEnv } from './fixtures/gateway.js';
 import { request } from './fixtures/browser.js';
 import { freePort, waitFor } from './fixtures/net.js';
+import { SERVER } from './fixtures/root.js';
 
-const SERVER = resolve(fileURLToPath(import.meta.url), '../../dist/src/server.js');
 
 /** Runs the server in an empty folder (no .env) with exactly `env` (plus PATH). */
 function start(env: Record<string, string | undefined>) {
@@ -48,7 +47,7 @@ t.test('the server stays up while the provider is unreachable', async (t) => {
   t.teardown(async () => { if (run.child.exitCode === null) { run.child.kill('SIGTERM'); await run.exited; } });
   const url = `http://127.0.0.1:${port}`;
   const health = await waitFor(() => request({ url: `${url}/healthz` }).catch(() => undefined), { what: '/healthz', timeoutMs: 30_000 });
-  t.equal(health.status, 200);
+  t.equal(health?.status, 200);
   const ready = await request({ url: `${url}/readyz` });
   t.equal(ready.status, 503);
   const login = await request({ url: `${url}/auth/login` });

@@ -1,18 +1,19 @@
 // The provider's two configuration forms (issue 10): OIDC_ISSUER, or the
 // explicit OAUTH_* endpoints of a provider without discovery. An incomplete
 // form stops the start with one line naming what is missing.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
 import { testEnv } from '../fixtures/gateway.js';
+import { SERVER } from '../fixtures/root.js';
 
 const IDP = 'https://idp.example.test';
 const explicitEnv = (over: Record<string, string | undefined>) => testEnv({ OIDC_ISSUER: undefined, ...over });
 
-function configError(t: Tap.Test, env: Record<string, string | undefined>, variable: string, mentions: string[] = []) {
+function configError(t: Test, env: Record<string, string | undefined>, variable: string, mentions: string[] = []) {
   try {
     loadConfig(env);
     t.fail(`expected a ConfigError naming ${variable}`);
@@ -76,10 +77,9 @@ t.test('accepts the plain OAuth 2.0 form with a JWKS or a userinfo endpoint', as
 
 t.test('the process exits 1 with one line naming the missing endpoint variable', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'bff-config-'));
-  // the TypeScript loader's own settings (transpile only) pass on; nothing else of this environment
-  const loader = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('TS_NODE_')));
-  const env = { PATH: process.env.PATH, ...loader, ...explicitEnv({ OAUTH_AUTHORIZATION_URL: `${IDP}/authorize`, OAUTH_JWKS_URL: `${IDP}/jwks` }) } as NodeJS.ProcessEnv;
-  const child = spawn(process.execPath, [...process.execArgv, resolve('src/server.ts')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // nothing of this environment but PATH
+  const env = { PATH: process.env.PATH, ...explicitEnv({ OAUTH_AUTHORIZATION_URL: `${IDP}/authorize`, OAUTH_JWKS_URL: `${IDP}/jwks` }) } as NodeJS.ProcessEnv;
+  const child = spawn(process.execPath, [SERVER], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => { stderr += c; });
   const code = await new Promise<number | null>((r) => child.on('exit', r));

@@ -9,6 +9,7 @@ import { ProviderDown } from '../../src/oidc/http.js';
 import { GrantRejected } from '../../src/oidc/token-client.js';
 import type { ReadyProvider } from '../../src/oidc/provider.js';
 import { testEnv } from '../fixtures/gateway.js';
+import { systemClock } from '../../src/clock.js';
 
 const ISSUER = 'https://idp.example.test';
 const config = loadConfig(testEnv({ OIDC_ISSUER: ISSUER }));
@@ -26,7 +27,7 @@ function providerFailing(failure: Error): ReadyProvider {
 /** The LoginError a callback completion fails with. */
 async function failure(provider: ReadyProvider): Promise<LoginError> {
   try {
-    await completeLogin(config, provider, newPendingLogin('/'), 'a-code');
+    await completeLogin(config, provider, newPendingLogin('/', Date.now() / 1000), 'a-code', systemClock);
   } catch (e) {
     if (e instanceof LoginError) return e;
     throw e;
@@ -54,5 +55,5 @@ t.test('a token endpoint failing in a way the gateway does not expect is a 502',
 
 t.test('a callback whose state matches no pending login is a 400', async (t) => {
   const provider = providerFailing(new Error('never called'));
-  t.throws(() => checkCallback({ state: 'x'.repeat(43), code: 'c' }, [newPendingLogin('/')], provider), { name: 'LoginError', reason: 'state_mismatch', status: 400 });
+  t.throws(() => checkCallback({ state: 'x'.repeat(43), code: 'c' }, [newPendingLogin('/', Date.now() / 1000)], provider), { name: 'LoginError', reason: 'state_mismatch', status: 400 });
 });

@@ -4,7 +4,7 @@
 // configured profile (userinfo) endpoint. PKCE, state, the server-side session
 // and the token-injecting proxy are the same as in the OpenID form.
 import http from 'node:http';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { startStack, leaks, type Stack } from '../fixtures/gateway.js';
 import { Browser } from '../fixtures/browser.js';
 import { accountClaims, type Idp } from '../fixtures/idp.js';
@@ -26,7 +26,7 @@ const claimsOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'bas
 const bearer = (stack: Stack) => String(stack.upstream.requests.at(-1)?.headers.authorization ?? '').replace(/^Bearer /, '');
 
 /** What every mode keeps: PKCE S256 and state on the authorization request. */
-function checkAuthorizeRequest(t: Tap.Test, authorizeUrl: string, { nonce }: { nonce: boolean }) {
+function checkAuthorizeRequest(t: Test, authorizeUrl: string, { nonce }: { nonce: boolean }) {
   const p = new URL(authorizeUrl).searchParams;
   t.equal(p.get('response_type'), 'code');
   t.equal(p.get('code_challenge_method'), 'S256');

@@ -2,15 +2,14 @@ import t from 'tap';
 import http from 'node:http';
 import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { startIdp } from '../fixtures/idp.js';
 import { startUpstream } from '../fixtures/upstream.js';
 import { Browser, login } from '../fixtures/browser.js';
 import { freePort, waitFor } from '../fixtures/net.js';
 import { testEnv, CSRF } from '../fixtures/gateway.js';
 import { CLOSE_DEADLINE_MS } from '../../src/ops/shutdown.js';
+import { SERVER } from '../fixtures/root.js';
 
-const SERVER = fileURLToPath(new URL('../../dist/src/server.js', import.meta.url));
 const SLOW_MS = 3000;
 
 interface Child { proc: ChildProcess; output: string[]; exit: Promise<{ code: number | null; signal: string | null }> }

@@ -55,7 +55,7 @@ t.test('/auth/me without a session or without the CSRF header', async (t) => {
     const browser = new Browser();
     await gw.login(browser);
     for (const b of [browser, new Browser()]) {
-      for (const headers of [{}, { 'x-csrf': '0' }]) {
+      for (const headers of [{}, { 'x-csrf': '0' }] as Array<Record<string, string>>) {
         const res = await b.request({ url: `${gw.url}/auth/me`, headers: { accept: 'application/json', ...headers } });
         t.equal(res.status, 403);
         t.same(JSON.parse(res.body), { error: 'csrf' });
