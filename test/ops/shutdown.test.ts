@@ -89,7 +89,7 @@ t.test('SIGTERM during a slow proxied call: the call completes, new connections 
   t.equal(res.status, 200, 'the in-flight call completes');
   t.match(JSON.parse(res.body), { url: `/__slow/${SLOW_MS}` }, 'with the upstream\'s answer');
   t.equal(res.headers.connection, 'close', 'and the keep-alive socket is closed after it');
-  const exit = await Promise.race([child.exit, new Promise((r) => setTimeout(r, CLOSE_DEADLINE_MS + 5_000, 'still running'))]);
+  const exit = await Promise.race([child.exit, new Promise((r) => setTimeout(r, CLOSE_DEADLINE_MS + 5_000, 'still running').unref())]);
   t.same(exit, { code: 0, signal: null }, 'the process exits 0 within the deadline');
   t.notOk(child.output.some((l) => l.includes('killed by timeout')), 'not by the deadline');
 });
@@ -97,7 +97,7 @@ t.test('SIGTERM during a slow proxied call: the call completes, new connections 
 t.test('SIGINT with nothing in flight exits 0', async (t) => {
   const { child } = await startGatewayProcess(t);
   child.proc.kill('SIGINT');
-  const exit = await Promise.race([child.exit, new Promise((r) => setTimeout(r, CLOSE_DEADLINE_MS + 5_000, 'still running'))]);
+  const exit = await Promise.race([child.exit, new Promise((r) => setTimeout(r, CLOSE_DEADLINE_MS + 5_000, 'still running').unref())]);
   t.same(exit, { code: 0, signal: null });
   t.ok(child.output.some((l) => l.includes('"signal":"SIGINT"')), 'the signal is logged');
 });
