@@ -43,6 +43,8 @@ const DURATION_S = arg('duration', 3);
 const WARMUP_S = arg('warmup', 1);
 const ROUNDS = arg('rounds', 5);
 const SOAK = arg('soak', 0);
+/** `--only memory,redis`: measure only the targets whose names contain one of these (the bare proxy and the peer always run: the ratios need them). */
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1].split(',') : undefined;
 const STORM = arg('storm', 300);
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const pinned = cpus().length >= 2;
@@ -189,8 +191,9 @@ async function main() {
 
   process.stdout.write(`bench: ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s, ${ROUNDS} rounds, ${pinned ? 'load on CPU 0, servers on CPU 1' : 'not pinned (one CPU)'}\n`);
   const rounds: Record<string, Figure[]> = {};
+  const measured = targets.filter((t) => !ONLY || t.name === 'bare fastify proxy' || t.name === 'express peer' || ONLY.some((o) => t.name.includes(o)));
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const t of targets) {
+    for (const t of measured) {
       const f = await measure(t);
       (rounds[t.name] ??= []).push(f);
       process.stdout.write(`  round ${round} ${t.name.padEnd(20)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  rss ${fmt(f.rssMiB, 1)} MiB  cpu ${fmt(f.cpuUs, 1)} µs/call${f.errors || f.non2xx ? `  errors ${f.errors} non2xx ${f.non2xx}` : ''}\n`);
