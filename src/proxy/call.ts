@@ -31,7 +31,7 @@ import { redactUrl, requestId } from '../http/logger.js';
 import { createAccessLog } from '../http/access-log.js';
 import { errorPage, wantsHtml } from '../http/pages.js';
 import { addressesOf, trustFunction } from '../http/client-address.js';
-import { upstreamRequestHeaders, browserResponseHeaders, upgradeHeaders } from './headers.js';
+import { upstreamRequestHeaders, browserResponseHeaders, privateCacheControl, upgradeHeaders } from './headers.js';
 import { renderHeaders } from './templates.js';
 import { admit, type GuardDeps } from './guard.js';
 import { routeLabel, type ProxyTarget } from './target.js';
@@ -155,6 +155,7 @@ export function createProxy(deps: ProxyDeps) {
       exchange = new Exchange(res, (status, upstreamHeaders) => {
         upstreamMs = performance.now() - sent;
         const out = browserResponseHeaders(upstreamHeaders);
+        if (given.session && given.token) out['cache-control'] = privateCacheControl(out['cache-control']);
         if (deps.closing() && req.httpVersionMajor === 1) out.connection = 'close';
         res.writeHead(status, out as IncomingHttpHeaders);
       });

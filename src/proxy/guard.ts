@@ -6,7 +6,8 @@
 //    a route without websocket once any plugin listens for upgrades);
 // 2. CSRF (403): the CSRF header rule for a call (src/http/csrf.ts); an
 //    upgrade cannot carry the header, so its Origin must be PUBLIC_URL's;
-// 3. the path stays under the prefix (400; src/proxy/path.ts);
+// 3. the path stays under the prefix, without empty segments, control
+//    characters or `#` (400; src/proxy/path.ts);
 // 4. the route's token policy (401/503; src/tokens/policies.ts), which reads
 //    the session once.
 import type { IncomingHttpHeaders } from 'node:http';
@@ -15,7 +16,7 @@ import { BadPath, CsrfRejected, UpgradeRefused } from '../http/errors.js';
 import { csrfOk } from '../http/csrf.js';
 import type { SessionRequest } from '../session/sessions.js';
 import type { RouteToken, Tokens } from '../tokens/policies.js';
-import { pathEscapes } from './path.js';
+import { pathRefused } from './path.js';
 
 export interface GuardDeps {
   csrf: { csrfHeader: string; publicOrigin: string };
@@ -34,6 +35,6 @@ export function admit(headers: IncomingHttpHeaders, url: string, route: Route, c
     if (headers.upgrade) throw new UpgradeRefused();
     if (!csrfOk(headers, deps.csrf)) throw new CsrfRejected();
   }
-  if (!url.startsWith(route.prefix) || pathEscapes(url)) throw new BadPath();
+  if (!url.startsWith(route.prefix) || pathRefused(url)) throw new BadPath();
   return deps.tokens.routeToken(call, route);
 }

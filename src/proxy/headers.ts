@@ -22,7 +22,13 @@
 //   gateway and upstream: @fastify/reply-from copies them for HTTP/1, and an
 //   upstream's `Connection: keep-alive` would override a browser's
 //   `Connection: close`;
-// - a Set-Cookie for the gateway's own cookie names is dropped.
+// - a Set-Cookie for the gateway's own cookie names is dropped;
+// - the upstream's `Access-Control-Allow-*` headers are dropped: the gateway
+//   grants no cross-origin access, whatever an API says;
+// - the answer to a call that carried a user's token is `Cache-Control:
+//   private` (the upstream's directives kept, `public` dropped) unless the
+//   upstream said `no-store` or `private`: a shared cache in front no longer
+//   sees the Authorization that made it per-user (RFC 9111 3.5).
 // A WebSocket upgrade towards the upstream carries only what a WebSocket
 // client may add to its own handshake (upgradeHeaders): the token, the
 // forwarding headers, the route's set headers and (frontend) the cookies.
@@ -101,7 +107,7 @@ export function browserResponseHeaders(headers: OutgoingHttpHeaders, ownCookies:
   const connection = headers.connection as string | string[] | undefined;
   if (connection !== undefined) for (const h of connectionNames(connection)) delete headers[h];
   // one pass over what the upstream sent (a handful of names), not a lookup per hop-by-hop name
-  for (const h in headers) if (RESPONSE_HOP_BY_HOP.has(h)) delete headers[h];
+  for (const h in headers) if (RESPONSE_HOP_BY_HOP.has(h) || h.startsWith('access-control-allow-')) delete headers[h];
   const sc = headers['set-cookie'];
   if (sc === undefined) return headers;
   const list = (Array.isArray(sc) ? sc : [String(sc)]).filter((c) => {
@@ -110,6 +116,14 @@ export function browserResponseHeaders(headers: OutgoingHttpHeaders, ownCookies:
   });
   if (list.length) headers['set-cookie'] = list; else delete headers['set-cookie'];
   return headers;
+}
+
+/** The Cache-Control of an answer to a call with a user's token (see above). */
+export function privateCacheControl(value: string | number | string[] | undefined): string {
+  const directives = (Array.isArray(value) ? value.join(',') : value === undefined ? '' : String(value))
+    .split(',').map((d) => d.trim()).filter(Boolean);
+  if (directives.some((d) => /^(no-store|private)\b/i.test(d))) return directives.join(', ');
+  return ['private', ...directives.filter((d) => !/^public$/i.test(d))].join(', ');
 }
 
 /** A Cookie header without the named cookies; undefined when none is left. */

@@ -3,7 +3,7 @@
 // spellings), never an Authorization; a WebSocket handshake carries only
 // the token, the forwarding headers, the route's set headers and the cookies.
 import t from 'tap';
-import { upstreamRequestHeaders, upgradeHeaders, withoutCookies } from '../../src/proxy/headers.js';
+import { browserResponseHeaders, privateCacheControl, upstreamRequestHeaders, upgradeHeaders, withoutCookies } from '../../src/proxy/headers.js';
 import { GATEWAY_COOKIES } from '../../src/config/cookies.js';
 
 const ctx = { requestId: 'r1', clientIp: '10.0.0.1', trustProxy: false, publicProto: 'https', publicHost: 'app.example.com' };
@@ -38,4 +38,18 @@ t.test('a WebSocket handshake towards the upstream carries the token, the forwar
   });
   t.same(upgradeHeaders(upstreamRequestHeaders({ cookie: 'bff=s' }, { ...ctx, passCookies: true }), undefined),
     { 'x-request-id': 'r1', 'x-forwarded-for': '10.0.0.1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com' });
+});
+
+t.test('an answer to a call with a user\'s token is private to that user; no upstream grants cross-origin access', async (t) => {
+  t.equal(privateCacheControl(undefined), 'private');
+  t.equal(privateCacheControl('max-age=60'), 'private, max-age=60');
+  t.equal(privateCacheControl('public, max-age=60, must-revalidate'), 'private, max-age=60, must-revalidate', 'public is dropped');
+  t.equal(privateCacheControl('no-store'), 'no-store', 'no-store stays as it is');
+  t.equal(privateCacheControl('Private, max-age=5'), 'Private, max-age=5', 'private stays as it is');
+  t.equal(privateCacheControl(['max-age=1', 'stale-if-error=5']), 'private, max-age=1, stale-if-error=5');
+  const out = browserResponseHeaders({
+    'content-type': 'application/json', 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'true',
+    'access-control-allow-headers': 'x-csrf', vary: 'Origin',
+  });
+  t.same(out, { 'content-type': 'application/json', vary: 'Origin' });
 });

@@ -166,6 +166,22 @@ t.test('several APIs, one token policy each', async (t) => {
     t.equal(upA.requests[0].headers['x-user-id'], 'mallory', 'a route without set headers leaves them alone');
   });
 
+  t.test('an answer to a call with the user\'s token is Cache-Control: private; no route passes the upstream\'s CORS grants', async (t) => {
+    const respond = (cacheControl: string) => ({ 'x-test-respond': JSON.stringify({ 'cache-control': cacheControl, 'access-control-allow-origin': '*', 'access-control-allow-credentials': 'true' }) });
+    const user = await gw.call(browser, '/main/things', { headers: respond('public, max-age=600') });
+    t.equal(user.status, 200);
+    t.equal(user.headers['cache-control'], 'private, max-age=600', 'a user\'s answer: private, public dropped');
+    t.equal((await gw.call(browser, '/main/things', { headers: respond('no-store') })).headers['cache-control'], 'no-store');
+    t.equal((await gw.call(browser, '/a/things', { headers: respond('max-age=5') })).headers['cache-control'], 'private, max-age=5', 'a route\'s own token is the user\'s too');
+    const anonymous = new Browser();
+    t.equal((await gw.call(anonymous, '/pub/things', { headers: respond('public, max-age=600') })).headers['cache-control'], 'public, max-age=600', 'no token: as the upstream said');
+    t.equal((await gw.call(anonymous, '/opt/things', { headers: respond('max-age=60') })).headers['cache-control'], 'max-age=60', 'optional without a session: no user\'s token');
+    t.equal((await gw.call(anonymous, '/b/things', { headers: respond('max-age=60') })).headers['cache-control'], 'max-age=60', 'the gateway\'s own client token is no user\'s');
+    for (const res of [user, await gw.call(anonymous, '/pub/things', { headers: respond('max-age=1') })]) {
+      t.notOk(Object.keys(res.headers).some((h) => h.startsWith('access-control-allow-')), 'no Access-Control-Allow-* reaches the browser');
+    }
+  });
+
   t.test('a WebSocket route\'s plain calls take the path of every call: CSRF first, the session\'s Bearer, no Cookie, one observation', async (t) => {
     const cookie = browser.cookieHeader(gw.url);
     const count = async (status: string) => value(parsePrometheus((await request({ url: `${gw.url}/metrics` })).body),
