@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
 import { testEnv } from '../fixtures/gateway.js';
 import { isGatewayPath } from '../../src/frontend/paths.js';
-import { renderTemplate } from '../../src/proxy/templates.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bff-config-routes-'));
 let n = 0;
@@ -127,12 +126,4 @@ t.test('every route prefix is the gateway\'s own path (never the SPA\'s)', async
   t.ok(isGatewayPath('/b/x', ['/a', '/b']));
   t.ok(isGatewayPath('/a', ['/a', '/b']));
   t.notOk(isGatewayPath('/bx', ['/a', '/b']));
-});
-
-t.test('a header template: claims filled in, a missing claim or CR/LF omits the header', async (t) => {
-  t.equal(renderTemplate('{sub}', { sub: 'alice' }), 'alice');
-  t.equal(renderTemplate('u={sub};n={{x}}', { sub: 'alice' }), 'u=alice;n={x}');
-  t.equal(renderTemplate('{email}', { sub: 'alice' }), undefined);
-  t.equal(renderTemplate('{name}', { name: 'a\r\nX-Admin: 1' }), undefined);
-  t.equal(renderTemplate('{groups}', { groups: ['a'] }), undefined, 'a list is no header value');
 });

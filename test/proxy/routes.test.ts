@@ -224,4 +224,17 @@ t.test('several APIs, one token policy each', async (t) => {
     t.equal(await upgradeStatus(`${gw.url.replace(/^http/, 'ws')}/main/socket`, { cookie, origin: gw.url }), 400, 'a route without websocket');
     t.equal(wsUp.upgrades.length, before, 'the upstream saw no refused upgrade');
   });
+
+  // last: its login is the newest authorization_code grant the tests above look up
+  t.test('a user whose claims are not ASCII: the header values go percent-encoded, the call is proxied (it was a 502)', async (t) => {
+    const zoe = new Browser();
+    await gw.login(zoe, { username: 'zoë-张三' });
+    upA.clear();
+    const res = await gw.call(zoe, '/a/h');
+    t.equal(res.status, 200);
+    const h = upA.requests[0].headers;
+    t.equal(h['x-user-id'], 'zo%C3%AB-%E5%BC%A0%E4%B8%89');
+    t.equal(decodeURIComponent(String(h['x-user-id'])), 'zoë-张三', 'and decodes to the claim');
+    t.equal(h['x-user-mail'], 'mail=zo%C3%AB-%E5%BC%A0%E4%B8%89@example.test');
+  });
 });
