@@ -1,14 +1,17 @@
 // POST /auth/backchannel-logout (src/logout/backchannel.ts): 200 on success
 // (an unknown sid ends nothing and is still 200), 400 for any invalid token,
-// 503 when the store fails; every answer with Cache-Control: no-store. The
-// body is form-encoded as the spec says; another content type is 415. No CSRF
-// header: the provider calls it, not the browser.
+// 503 when the store fails or the provider's keys cannot be fetched to verify
+// the token (the provider may retry; logged, and counted as `unavailable`);
+// every answer with Cache-Control: no-store. The body is form-encoded as the
+// spec says; another content type is 415. No CSRF header: the provider calls
+// it, not the browser.
 // @see https://openid.net/specs/openid-connect-backchannel-1_0.html#BCResponse
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../src/config/config.js';
 import type { Clock } from '../src/clock.js';
 import { backchannelLogout } from '../src/logout/backchannel.js';
-import { LogoutTokenRefused, publicError } from '../src/http/errors.js';
+import { LogoutTokenRefused, ProviderUnavailable, publicError } from '../src/http/errors.js';
+import { ProviderDown } from '../src/oidc/http.js';
 
 export const MAX_BODY = 64 * 1024;
 
@@ -32,6 +35,11 @@ export default async function backchannelLogoutRoute(fastify: FastifyInstance, {
       request.log.info({ ended, by }, 'back-channel logout');
       return reply.code(200).send({});
     } catch (e) {
+      if (e instanceof ProviderDown) {
+        fastify.metrics.backchannelLogouts.inc({ outcome: 'unavailable' });
+        request.log.warn({ reason: e.message }, 'back-channel logout not verifiable now');
+        throw new ProviderUnavailable();
+      }
       if (!(e instanceof LogoutTokenRefused)) throw e;
       fastify.metrics.backchannelLogouts.inc({ outcome: 'invalid' });
       request.log.warn({ reason: e.message }, 'back-channel logout refused');

@@ -6,6 +6,7 @@
 // @see https://openid.net/specs/openid-connect-backchannel-1_0.html#Validation
 import type { ReadyProvider } from '../oidc/provider.js';
 import { verifyLogoutToken } from '../oidc/verify-logout-token.js';
+import { ProviderDown } from '../oidc/http.js';
 import type { SessionStore } from '../session/store.js';
 import { systemClock, type Clock } from '../clock.js';
 import { LogoutTokenRefused } from '../http/errors.js';
@@ -23,7 +24,11 @@ export interface BackchannelDeps {
   clock?: Clock;
 }
 
-/** Ends the sessions a logout token names; resolves how many, and by what. Throws LogoutTokenRefused. */
+/**
+ * Ends the sessions a logout token names; resolves how many, and by what.
+ * Throws LogoutTokenRefused (400), or ProviderDown when the provider's keys
+ * cannot be fetched to verify it (503).
+ */
 export async function backchannelLogout(token: unknown, { provider: ready, clientId, store, guard, clock = systemClock }: BackchannelDeps): Promise<{ ended: number; by: 'sid' | 'sub' }> {
   if (typeof token !== 'string' || !token) throw new LogoutTokenRefused('no logout_token');
   const provider = ready();
@@ -32,6 +37,9 @@ export async function backchannelLogout(token: unknown, { provider: ready, clien
   try {
     claims = await verifyLogoutToken(token, provider.keyFor, { issuer: provider.issuer, clientId, algorithms: provider.algorithms, now: clock.now() / 1000 });
   } catch (e) {
+    // the provider's keys cannot be fetched now: not the token's fault, and
+    // the provider may retry a 5xx (a 400 would drop the logout for good)
+    if (e instanceof ProviderDown) throw e;
     throw new LogoutTokenRefused((e as Error).message);
   }
   const ttl = Math.max(JTI_MEMORY_S, claims.exp - clock.now() / 1000 + 60);

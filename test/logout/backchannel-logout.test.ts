@@ -10,6 +10,8 @@ import { jwtPayload, loginTokens, logoutToken, pemOf, BACKCHANNEL_EVENT } from '
 import { waitFor } from '../fixtures/net.js';
 import { testClock } from '../fixtures/clock.js';
 import { createRedisStore } from '../../src/session/redis-store.js';
+import { createMemoryStore } from '../../src/session/memory-store.js';
+import { parsePrometheus, value } from '../fixtures/prometheus.js';
 import type { AppDeps } from '../../src/app.js';
 
 const stores: Array<[string, () => AppDeps]> = [
@@ -90,6 +92,33 @@ t.test('an unknown sid is 200 and ends nothing', async (t) => {
   t.equal(res.status, 200);
   t.equal(res.headers['cache-control'], 'no-store');
   t.equal(await meStatus(stack, alice.browser), 200);
+});
+
+t.test('while the provider\'s keys cannot be fetched: 503 (the provider may retry), counted; the same token ends the session once they can', async (t) => {
+  // two gateways sharing one store: the first logs alice in (and so has the
+  // provider's keys), the second has never fetched them
+  const stack = await startStack({ instances: 2, deps: { store: createMemoryStore() } });
+  t.teardown(() => stack.close());
+  const [first, second] = stack.gateways;
+  const alice = await loggedIn(stack, 'alice');
+  const token = logoutToken(stack.idp, { sub: alice.sub, sid: alice.sid });
+  const sendTo = (gw: typeof second) => request({
+    method: 'POST', url: `${gw.url}/auth/backchannel-logout`, headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ logout_token: token }).toString(),
+  });
+  const unavailable = async () => value(parsePrometheus((await request({ url: `${second.url}/metrics` })).body), 'bff_backchannel_logouts_total', { outcome: 'unavailable' });
+
+  await stack.idp.pause();
+  const down = await sendTo(second);
+  t.equal(down.status, 503);
+  t.same(JSON.parse(down.body), { error: 'provider_unavailable' });
+  t.equal(down.headers['cache-control'], 'no-store');
+  t.equal(await unavailable(), 1, 'counted as unavailable, not invalid');
+  t.equal((await first.call(alice.browser, '/auth/me')).status, 200, 'the session is still alive');
+
+  await stack.idp.resume();
+  t.equal((await sendTo(second)).status, 200, 'the provider\'s retry of the same token is accepted');
+  t.equal((await first.call(alice.browser, '/auth/me')).status, 401, 'and ends the session');
 });
 
 t.test('a replayed logout token (same jti) is 400 and ends nothing', async (t) => {
