@@ -13,9 +13,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import type { Config } from '../src/config/config.js';
 import type { Route } from '../src/config/routes.js';
-import { MAX_PATH_AFTER_PREFIX, type Proxy } from '../src/proxy/call.js';
+import type { Proxy } from '../src/proxy/call.js';
+import { PROXIED_METHODS } from '../src/proxy/guard.js';
 import { routeTarget, type ProxyTarget } from '../src/proxy/target.js';
-import { PROXIED_METHODS, routeDispatch, type Dispatcher } from '../src/http/dispatcher.js';
+import { routeDispatch, type Dispatcher } from '../src/http/dispatcher.js';
 
 /** Largest WebSocket message accepted from the browser on a `websocket: true` route or from the frontend's hot reload. */
 export const DEFAULT_WS_MAX_PAYLOAD = 1024 * 1024;
@@ -68,10 +69,9 @@ export default async function apiProxy(fastify: FastifyInstance, { config, proxy
   if (dispatcher) {
     dispatcher.dispatch = routeDispatch({
       routes: config.routes,
-      targetOf: (route) => targets.get(route),
+      targetOf: (route) => targets.get(route)!,
       handle: proxy.handle,
       closing: () => fastify.draining.closing,
-      maxPathAfterPrefix: MAX_PATH_AFTER_PREFIX,
     });
   }
 }

@@ -42,6 +42,8 @@ export const ProviderUnavailable = define('BFF_OIDC_PROVIDER_UNAVAILABLE', 'the 
 export const ProviderBadAnswer = define('BFF_OIDC_PROVIDER_BAD_ANSWER', 'the identity provider gave an answer the gateway cannot use', 502, 'bad_gateway');
 export const StoreUnavailable = define('BFF_SESSION_STORE_UNAVAILABLE', 'the session store is unavailable', 503, 'store_unavailable');
 export const RateLimited = define('BFF_RATE_LIMITED', 'too many requests from this address', 429, 'rate_limited');
+export const MethodNotProxied = define('BFF_PROXY_METHOD_NOT_ALLOWED', 'the routes do not proxy this method', 405, 'method_not_allowed');
+export const PathTooLong = define('BFF_PROXY_PATH_TOO_LONG', 'the path after the prefix is too long', 414, 'uri_too_long');
 export const UpgradeRefused = define('BFF_PROXY_UPGRADE_REFUSED', 'this route does not proxy WebSocket or other upgrades', 400, 'bad_request');
 /** The callback refused a login (shown as a short HTML page: the callback is a browser navigation). */
 export const LoginFailed = define('BFF_LOGIN_FAILED', 'the login could not be completed', 400, 'login_failed');

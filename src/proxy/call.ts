@@ -33,12 +33,9 @@ import { errorPage, wantsHtml } from '../http/pages.js';
 import { addressesOf, trustFunction } from '../http/client-address.js';
 import { upstreamRequestHeaders, browserResponseHeaders, privateCacheControl, upgradeHeaders } from './headers.js';
 import { renderHeaders } from './templates.js';
-import { admit, type GuardDeps } from './guard.js';
+import { admit, PROXIED_METHODS, type GuardDeps } from './guard.js';
 import { routeLabel, type ProxyTarget } from './target.js';
 import { Exchange } from './exchange.js';
-
-/** The longest path after a prefix that is proxied; longer ones get Fastify's 414 (its maxParamLength). */
-export const MAX_PATH_AFTER_PREFIX = 2048;
 
 export interface ProxyDeps {
   config: Pick<Config, 'trustProxy' | 'publicUrl' | 'csrfHeader' | 'publicOrigin'>;
@@ -92,7 +89,7 @@ export function createProxy(deps: ProxyDeps) {
 
   /** What `target` sends its upstream for this request: a route's token (the guard's checks first), nothing for the frontend. */
   function admitted(req: IncomingMessage, target: ProxyTarget, call: SessionRequest, upgrade = false): Promise<RouteToken> {
-    return target.route ? admit(req.headers, req.url ?? '/', target.route, call, guard, upgrade) : NOTHING;
+    return target.route ? admit(req.method!, req.headers, req.url ?? '/', target.route, call, guard, upgrade) : NOTHING;
   }
 
   function answerError(call: Call, req: IncomingMessage, res: ServerResponse, target: ProxyTarget, err: FastifyError): void {
@@ -107,6 +104,7 @@ export function createProxy(deps: ProxyDeps) {
     const headers: Record<string, string | number> = {
       'content-type': page ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body),
     };
+    if (status === 405) headers.allow = ALLOW;
     if (deps.closing()) headers.connection = 'close';
     res.writeHead(status, headers).end(body);
   }
@@ -202,3 +200,4 @@ export function createProxy(deps: ProxyDeps) {
 export type Proxy = ReturnType<typeof createProxy>;
 
 const NOTHING: Promise<RouteToken> = Promise.resolve({});
+const ALLOW = PROXIED_METHODS.join(', ');

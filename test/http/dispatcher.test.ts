@@ -51,6 +51,29 @@ t.test('a call through the router and the same call over HTTP: same upstream req
   t.equal(upstream.requests.length, 2, 'the refused calls reached nothing');
 });
 
+t.test('a method the routes do not proxy is 405 with Allow, a path too long after the prefix 414: each answered and logged like every refusal', async (t) => {
+  const logs = captureLogs('info');
+  const stack = await startStack({ deps: { logger: logs.logger } });
+  t.teardown(() => stack.close());
+  const { gw, upstream } = stack;
+  const browser = new Browser();
+  await gw.login(browser);
+  upstream.clear();
+  for (const method of ['TRACE', 'PROPFIND']) {
+    const res = await gw.call(browser, '/api/x', { method, headers: { 'x-request-id': `method-${method}` } });
+    t.equal(res.status, 405, method);
+    t.same(JSON.parse(res.body), { error: 'method_not_allowed' });
+    t.equal(res.headers.allow, 'DELETE, GET, HEAD, PATCH, POST, PUT, OPTIONS');
+    t.match(logs.lines.filter((l) => l.reqId === `method-${method}`), [{ msg: 'api call refused', status: 405, code: 'BFF_PROXY_METHOD_NOT_ALLOWED' }]);
+  }
+  const long = await gw.call(browser, `/api/${'a'.repeat(2048)}?q=${'b'.repeat(100)}`, { headers: { 'x-request-id': 'path-too-long' } });
+  t.equal(long.status, 414);
+  t.same(JSON.parse(long.body), { error: 'uri_too_long' });
+  t.match(logs.lines.filter((l) => l.reqId === 'path-too-long'), [{ msg: 'api call refused', status: 414, code: 'BFF_PROXY_PATH_TOO_LONG' }]);
+  t.equal(upstream.requests.length, 0, 'none reached the upstream');
+  t.equal((await gw.call(browser, `/api/${'a'.repeat(2047)}?q=${'b'.repeat(100)}`)).status, 200, '2,048 characters after the prefix (the query aside) are proxied');
+});
+
 t.test('a prefix the router matches only once decoded is refused with 400, not proxied', async (t) => {
   const stack = await startStack();
   t.teardown(() => stack.close());
