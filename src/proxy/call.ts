@@ -26,7 +26,7 @@ import type { SessionData } from '../session/store.js';
 import type { SessionRequest } from '../session/sessions.js';
 import type { RouteToken, Tokens } from '../tokens/policies.js';
 import type { Metrics } from '../ops/metrics.js';
-import { UpstreamTimeout, UpstreamUnreachable, publicError } from '../http/errors.js';
+import { CsrfRejected, UpstreamTimeout, UpstreamUnreachable, publicError } from '../http/errors.js';
 import { redactUrl, requestId } from '../http/logger.js';
 import { createAccessLog } from '../http/access-log.js';
 import { errorPage, wantsHtml } from '../http/pages.js';
@@ -87,9 +87,15 @@ export function createProxy(deps: ProxyDeps) {
     });
   }
 
-  /** What `target` sends its upstream for this request: a route's token (the guard's checks first), nothing for the frontend. */
+  /**
+   * What `target` sends its upstream for this request: a route's token (the
+   * guard's checks first); nothing for the frontend, whose WebSocket upgrades
+   * (a dev server's hot reload) must come from PUBLIC_URL's origin as well.
+   */
   function admitted(req: IncomingMessage, target: ProxyTarget, call: SessionRequest, upgrade = false): Promise<RouteToken> {
-    return target.route ? admit(req.method!, req.headers, req.url ?? '/', target.route, call, guard, upgrade) : NOTHING;
+    if (target.route) return admit(req.method!, req.headers, req.url ?? '/', target.route, call, guard, upgrade);
+    if (upgrade && req.headers.origin !== config.publicOrigin) throw new CsrfRejected();
+    return NOTHING;
   }
 
   function answerError(call: Call, req: IncomingMessage, res: ServerResponse, target: ProxyTarget, err: FastifyError): void {
@@ -190,7 +196,9 @@ export function createProxy(deps: ProxyDeps) {
         const url = req.url ?? '/';
         metrics.observeRequest(req.method!, routeLabel(target, url), status, (performance.now() - started) / 1000);
         const level = status >= 500 ? 'warn' : 'info';
-        if (accessLog.enabled(level)) accessLog.write(level, { reqId: id, method: req.method, url: redactUrl(url), status, code: (e as FastifyError).code }, 'api call refused');
+        if (accessLog.enabled(level)) {
+          accessLog.write(level, { reqId: id, method: req.method, url: redactUrl(url), status, code: (e as FastifyError).code }, target.frontend ? 'frontend call refused' : 'api call refused');
+        }
         throw e;
       }
     },

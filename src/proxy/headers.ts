@@ -31,7 +31,9 @@
 //   sees the Authorization that made it per-user (RFC 9111 3.5).
 // A WebSocket upgrade towards the upstream carries only what a WebSocket
 // client may add to its own handshake (upgradeHeaders): the token, the
-// forwarding headers, the route's set headers and (frontend) the cookies.
+// forwarding headers, the route's set headers, (frontend) the cookies, and
+// the browser's Origin, which the guard checked is PUBLIC_URL's, so the
+// upstream's own Origin check (a dev server's) keeps working.
 // @see https://www.rfc-editor.org/rfc/rfc9110#section-7.6.1
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { GATEWAY_COOKIES } from '../config/cookies.js';
@@ -136,7 +138,7 @@ export function withoutCookies(cookie: string | string[] | undefined, names: rea
 }
 
 /** Of the headers of a proxied request, those a WebSocket handshake towards the upstream carries. */
-const UPGRADE_HEADERS = ['authorization', 'cookie', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
+const UPGRADE_HEADERS = ['authorization', 'cookie', 'origin', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
 
 export function upgradeHeaders(all: IncomingHttpHeaders, set: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};

@@ -88,6 +88,12 @@ t.test('FRONTEND_UPSTREAM: the frontend gets every other path, never the session
     t.equal(up.url, '/?token=hmr-token');
     t.equal(up.headers.cookie, 'theme=dark');
     t.notOk(up.headers.authorization);
+    t.equal(up.headers.origin, gw.url, 'the browser\'s Origin goes on, for the dev server\'s own check');
+
+    const upgrades = frontend.upgrades.length;
+    t.equal(await upgradeStatus(wsUrl, { origin: 'https://evil.example' }, 'vite-hmr'), 403, 'another site\'s page cannot open the hot-reload socket');
+    t.equal(await upgradeStatus(wsUrl, {}, 'vite-hmr'), 403, 'nor a client without Origin');
+    t.equal(frontend.upgrades.length, upgrades, 'the frontend saw neither');
 
     const before = frontend.upgrades.length;
     // regression: the API proxy (websocket: false) hijacked such an upgrade and never answered
