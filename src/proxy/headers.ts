@@ -70,8 +70,12 @@ export function connectionNames(v: string | string[] | undefined): string[] {
   return (Array.isArray(v) ? v.join(',') : v).split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
 }
 
-/** Written by the HTTP client for the upstream connection itself. */
-const CONNECTION_LEVEL = ['host', 'transfer-encoding'];
+/**
+ * Written by the HTTP client for the upstream connection itself, or met
+ * here: Node answers `Expect: 100-continue` itself (100, then the body comes,
+ * and streams upstream), and undici refuses the header.
+ */
+const CONNECTION_LEVEL = ['host', 'transfer-encoding', 'expect'];
 const NEVER_FORWARDED = new Set([...HOP_BY_HOP, ...CLIENT_ONLY, ...CONNECTION_LEVEL]);
 
 export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: ForwardContext): IncomingHttpHeaders {

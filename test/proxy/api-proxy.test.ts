@@ -1,6 +1,7 @@
 // API_PREFIX/*: the access token injected, the browser's credentials
 // removed, any method and body, streaming; 401/403/400/502/504 as JSON.
 import t from 'tap';
+import http from 'node:http';
 import { startStack } from '../fixtures/gateway.js';
 import { Browser, setCookiesNamed } from '../fixtures/browser.js';
 
@@ -47,6 +48,24 @@ t.test('the proxy with a session', async (t) => {
       t.same(JSON.parse(res.body), { method, url: '/items/9?v=1', body });
     });
   }
+
+  t.test('Expect: 100-continue is honoured: 100, then the body goes upstream (it was a 502)', async (t) => {
+    upstream.clear();
+    const body = JSON.stringify({ big: 'y'.repeat(64 * 1024) });
+    const { status, continued } = await new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
+      let continued = false;
+      const req = http.request(`${gw.url}/api/upload`, {
+        method: 'PUT',
+        headers: { cookie: sessionCookie, 'x-csrf': '1', 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+      }, (res) => { res.resume(); res.on('end', () => resolve({ status: res.statusCode!, continued })); });
+      req.on('continue', () => { continued = true; req.end(body); });
+      req.on('error', reject);
+    });
+    t.ok(continued, 'the client got 100 Continue');
+    t.equal(status, 200);
+    t.equal(upstream.requests[0].body, body, 'the body reached the upstream');
+    t.notOk('expect' in upstream.requests[0].headers, 'the expectation was met here, not passed on');
+  });
 
   t.test('a large request body streams through unchanged', async (t) => {
     upstream.clear();
