@@ -7,13 +7,15 @@
 // - a browser navigation (Accept: text/html, no file extension) to a path with
 //   no file: index.html (history-API fallback), with `Vary: Accept`;
 // - everything else that is missing (an asset, an API-style request, a
-//   non-canonical path, a dotfile, the gateway's own paths): the app's 404.
+//   non-canonical path, a dotfile, the gateway's own paths): the app's 404;
+// - a symbolic link is followed only when it stays under STATIC_DIR: one that
+//   points outside (a build that links to /etc, to the source tree) is a 404.
 // @fastify/static's own wildcard route has no fallback, and a second not-found
 // handler cannot sit beside the app's, hence one route of ours over
 // reply.sendFile; `allowedPath` keeps @fastify/static's path checks on (exact
 // spelling on case-insensitive disks) and refuses the gateway's paths again.
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { realpath, stat } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Config } from '../src/config/config.js';
@@ -50,9 +52,17 @@ export default async function staticSite(fastify: FastifyInstance, { config }: {
     }
   }
 
+  const realRoot = await realpath(root);
+  /** Whether `path` resolves, symbolic links followed, to a place under STATIC_DIR (or does not exist). */
+  async function staysInside(path: string): Promise<boolean> {
+    const real = await realpath(join(root, path)).catch(() => undefined);
+    return real === undefined || real === realRoot || real.startsWith(`${realRoot}${sep}`);
+  }
+
   async function serve(request: FastifyRequest, reply: FastifyReply) {
     const path = decodedPath(request.url);
     if (path === undefined || !isCanonical(path) || isGatewayPath(path, prefixes)) return reply.callNotFound();
+    if (!(await staysInside(path))) return reply.callNotFound();
     if (wantsHistoryFallback(request.method, path, request.headers.accept) && !(await exists(path))) {
       reply.header('vary', 'Accept');
       return reply.sendFile(`/${INDEX_FILE}`);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, CSRF } from '../fixtures/gateway.js';
@@ -134,6 +134,31 @@ t.test('STATIC_DIR serves the SPA: assets, deep links, 404s and the gateway rout
     t.equal(health.status, 200);
     t.same(JSON.parse(health.body), { status: 'ok' });
   });
+});
+
+t.test('a symbolic link is served only when it stays under STATIC_DIR', async (t) => {
+  const dir = spaDir(t);
+  const outside = mkdtempSync(join(tmpdir(), 'bff-outside-'));
+  t.teardown(() => rmSync(outside, { recursive: true, force: true }));
+  writeFileSync(join(outside, 'secret.txt'), 'outside the site');
+  mkdirSync(join(outside, 'folder'));
+  writeFileSync(join(outside, 'folder', 'index.html'), 'outside index');
+  symlinkSync(join(outside, 'secret.txt'), join(dir, 'leak.txt'));
+  symlinkSync(join(outside, 'folder'), join(dir, 'linked'));
+  symlinkSync(join(dir, 'robots.txt'), join(dir, 'robots-link.txt'));
+  const stack = await startStack({ env: { STATIC_DIR: dir } });
+  t.teardown(() => stack.close());
+  const get = (path: string, headers: Record<string, string> = { accept: '*/*' }) => request({ url: `${stack.gw.url}${path}`, headers });
+  for (const path of ['/leak.txt', '/linked/index.html', '/linked/']) {
+    const r = await get(path);
+    t.equal(r.status, 404, path);
+    t.notMatch(r.body, /outside/, `${path}: nothing from outside`);
+  }
+  const page = await get('/linked/deep', HTML);
+  t.notMatch(page.body, /outside/, 'a deep link through an outside folder gets nothing from it');
+  const inside = await get('/robots-link.txt');
+  t.equal(inside.status, 200, 'a link that stays inside is served');
+  t.equal(inside.body, 'User-agent: *');
 });
 
 t.test('CONTENT_SECURITY_POLICY replaces the default policy', async (t) => {
