@@ -17,7 +17,7 @@ import httpProxy from '@fastify/http-proxy';
 import type { Config } from '../src/config/config.js';
 import type { Proxy } from '../src/proxy/call.js';
 import { frontendTarget } from '../src/proxy/target.js';
-import { decodedPath, isGatewayPath } from '../src/frontend/paths.js';
+import { frontendPath } from '../src/frontend/paths.js';
 import { upgradingProxy } from './api-proxy.js';
 
 export default async function frontendProxy(fastify: FastifyInstance, { config, proxy }: { config: Config; proxy: Proxy }) {
@@ -29,8 +29,7 @@ export default async function frontendProxy(fastify: FastifyInstance, { config, 
   await fastify.register(httpProxy, {
     ...options,
     async preHandler(request: FastifyRequest, reply: FastifyReply) {
-      const path = decodedPath(request.url);
-      if (path === undefined || isGatewayPath(path, prefixes)) {
+      if (!frontendPath(request.url, prefixes)) {
         reply.callNotFound();
         return reply;
       }

@@ -21,7 +21,7 @@ import { BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_SIZE,
 import type { Dispatcher } from './http/dispatcher.js';
 import { createProxy } from './proxy/call.js';
 import { MAX_PATH_AFTER_PREFIX } from './proxy/guard.js';
-import { decodedPath, isGatewayPath } from './frontend/paths.js';
+import { frontendPath } from './frontend/paths.js';
 import metrics from '../plugins/metrics.js';
 import oidc from '../plugins/oidc.js';
 import session from '../plugins/session.js';
@@ -105,14 +105,6 @@ async function app(fastify: FastifyInstance, { config, store, clock, dispatcher 
 const rootPlugin = fp(app, { name: 'bff-gateway' });
 export default rootPlugin;
 
-/** Whether the proxy serves `url`: under a route's prefix, or a frontend path (FRONTEND_UPSTREAM) that is not the gateway's own. */
-function proxied(url: string, config: Config): boolean {
-  if (underRoute(url, config.routes)) return true;
-  if (!config.frontendUpstream) return false;
-  const path = decodedPath(url);
-  return path !== undefined && !isGatewayPath(path, config.routes.map((r) => r.prefix));
-}
-
 function isApiCall(url: string, config: Config): boolean {
   return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || underRoute(url, config.routes);
 }
@@ -120,6 +112,9 @@ function isApiCall(url: string, config: Config): boolean {
 /** A Fastify instance with the gateway registered, not yet listening. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const calls: Dispatcher = {};
+  const prefixes = config.routes.map((r) => r.prefix);
+  /** Whether the proxy serves `url`: under a route's prefix, or a path the frontend (FRONTEND_UPSTREAM) serves. */
+  const proxied = (url: string) => underRoute(url, config.routes) || (config.frontendUpstream !== undefined && frontendPath(url, prefixes));
   const fastify: FastifyInstance = Fastify({
     serverFactory: serverFactory(calls),
     logger: deps.logger ?? { ...(loggerOptions(config) as object), stream: logDestination() },
@@ -135,7 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     return503OnClosing: true,
     // a proxied call is one log line of its own (src/proxy/call.ts), not
     // Fastify's two ('incoming request', 'request completed')
-    logController: new LogController({ disableRequestLogging: (req: { url?: string }) => proxied(req.url ?? '/', config) }),
+    logController: new LogController({ disableRequestLogging: (req: { url?: string }) => proxied(req.url ?? '/') }),
     // on close: idle keep-alive sockets are closed at once, busy ones after their response
     forceCloseConnections: 'idle',
   });

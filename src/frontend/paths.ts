@@ -33,6 +33,12 @@ export function isGatewayPath(path: string, apiPrefixes: string | readonly strin
   return [...GATEWAY_PATHS, ...(typeof apiPrefixes === 'string' ? [apiPrefixes] : apiPrefixes)].some((own) => p === own || p.startsWith(`${own}/`));
 }
 
+/** Whether FRONTEND_UPSTREAM serves this raw request URL: its path decodes and is not the gateway's own. */
+export function frontendPath(rawUrl: string, apiPrefixes: readonly string[]): boolean {
+  const path = decodedPath(rawUrl);
+  return path !== undefined && !isGatewayPath(path, apiPrefixes);
+}
+
 /** Whether the request is a browser navigation to a client-side route (index.html, not a 404). */
 export function wantsHistoryFallback(method: string, path: string, accept: string | undefined): boolean {
   if (method !== 'GET' && method !== 'HEAD') return false;
