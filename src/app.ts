@@ -17,9 +17,10 @@ import { publicError } from './http/errors.js';
 import { errorPage, wantsHtml } from './http/pages.js';
 import { clientErrorHandler } from './http/client-error.js';
 import { trustProxyOption } from './http/client-address.js';
-import { BODY_LIMIT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_SIZE, REQUEST_TIMEOUT_MS, serverFactory } from './http/server-factory.js';
+import { BODY_LIMIT, CONNECTIONS_CHECKING_INTERVAL_MS, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_HEADER_SIZE, REQUEST_TIMEOUT_MS, serverFactory } from './http/server-factory.js';
 import type { Dispatcher } from './http/dispatcher.js';
 import { createProxy } from './proxy/call.js';
+import { DEFAULT_LIMITS, type Limits } from './proxy/limits.js';
 import { MAX_PATH_AFTER_PREFIX } from './proxy/guard.js';
 import { frontendPath } from './frontend/paths.js';
 import metrics from '../plugins/metrics.js';
@@ -45,9 +46,11 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** What every lifetime, expiry and skew rule reads (default: the system's; tests move their own). */
   clock?: Clock;
+  /** The limits under abuse (default: the documented constants; tests shorten them). */
+  limits?: Partial<Limits & { headersTimeoutMs: number }>;
 }
 
-async function app(fastify: FastifyInstance, { config, store, clock, dispatcher }: { config: Config; store: SessionStore; clock: Clock; dispatcher?: Dispatcher }) {
+async function app(fastify: FastifyInstance, { config, store, clock, limits, dispatcher }: { config: Config; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, error, ours } = publicError(err);
@@ -77,7 +80,7 @@ async function app(fastify: FastifyInstance, { config, store, clock, dispatcher 
   const sessions = createSessions({ config, store, metrics: counters, clock });
   const tokens = createTokens({ config, sessions, provider, metrics: counters, clock });
   const proxy = createProxy({
-    config, log: fastify.log, metrics: counters, tokens,
+    config, log: fastify.log, metrics: counters, tokens, limits,
     closing: () => fastify.draining.closing,
     closeIdleConnections: () => fastify.server.closeIdleConnections(),
   });
@@ -120,7 +123,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     logger: deps.logger ?? { ...(loggerOptions(config) as object), stream: logDestination() },
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: BODY_LIMIT,
-    http: { maxHeaderSize: MAX_HEADER_SIZE, headersTimeout: HEADERS_TIMEOUT_MS },
+    // Node looks for connections past their headers or request timeout every
+    // connectionsCheckingInterval (30 s by default): 1 s keeps the bound tight
+    http: { maxHeaderSize: MAX_HEADER_SIZE, headersTimeout: deps.limits?.headersTimeoutMs ?? HEADERS_TIMEOUT_MS, connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS },
     clientErrorHandler,
     requestTimeout: REQUEST_TIMEOUT_MS,
     keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
@@ -137,6 +142,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const clock = deps.clock ?? systemClock;
   const store = deps.store ?? await createStore(config, clock, fastify.log);
   fastify.addHook('onClose', async () => store.close());
-  await fastify.register(rootPlugin, { config, store, clock, dispatcher: calls });
+  const limits = { ...DEFAULT_LIMITS, ...deps.limits };
+  await fastify.register(rootPlugin, { config, store, clock, limits, dispatcher: calls });
   return fastify;
 }

@@ -49,3 +49,7 @@ export const UpgradeRefused = define('BFF_PROXY_UPGRADE_REFUSED', 'this route do
 export const LoginFailed = define('BFF_LOGIN_FAILED', 'the login could not be completed', 400, 'login_failed');
 /** A back-channel logout request without a valid logout token; the message (the reason) is for the log only. */
 export const LogoutTokenRefused = define<[reason: string]>('BFF_LOGOUT_TOKEN_REFUSED', '%s', 400, 'invalid_request');
+/** One session (or, without one, one client address) has CALLS_IN_FLIGHT proxied calls in flight on this instance. */
+export const TooManyCalls = define('BFF_PROXY_TOO_MANY_CALLS', 'too many calls in flight', 429, 'too_many_calls');
+/** The browser stopped sending its request body (no byte for the stall time). */
+export const BodyStalled = define('BFF_PROXY_BODY_STALLED', 'the request body stalled', 408, 'request_timeout');

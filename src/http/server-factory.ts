@@ -15,6 +15,8 @@ export const BODY_LIMIT = 1024 * 1024;
 export const MAX_HEADER_SIZE = 16 * 1024;
 /** Headers must arrive within this (slowloris). Node's default is 60 s. */
 export const HEADERS_TIMEOUT_MS = 15_000;
+/** How often Node looks for connections past HEADERS_TIMEOUT_MS or REQUEST_TIMEOUT_MS (its default: 30 s). */
+export const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 /** A whole request (headers and body) must arrive within this: long enough for
  *  an upload through the proxy, short enough to free stuck sockets. */
 export const REQUEST_TIMEOUT_MS = 300_000;

@@ -9,8 +9,12 @@
 // Checks: an API route's guard (src/proxy/guard.ts: upgrade, CSRF, path,
 // token policy), the same for its WebSocket upgrades (admitUpgrade); the
 // frontend has none here (its Fastify route keeps the gateway's own paths
-// away). Upstream failures: 502, no response headers within UPSTREAM_TIMEOUT:
-// 504 (JSON; a short page for a navigation to the frontend). Bodies stream
+// away). Limits (src/proxy/limits.ts): calls in flight per session, or per
+// client address without one (429); a request body that stalls (408); a
+// response left unread (cut). Upstream failures: 502; no response headers
+// within UPSTREAM_TIMEOUT, the wait for a free connection included, and not
+// counting the time the browser takes to send its body: 504 (JSON; a short
+// page for a navigation to the frontend). Bodies stream
 // both ways; the path after the prefix and the query pass exactly as the
 // client sent them (the guard refused anything that could leave the
 // prefix). Every call is one log line ('proxied call', or 'api call refused' /
@@ -26,7 +30,7 @@ import type { SessionData } from '../session/store.js';
 import type { SessionRequest } from '../session/sessions.js';
 import type { RouteToken, Tokens } from '../tokens/policies.js';
 import type { Metrics } from '../ops/metrics.js';
-import { CsrfRejected, UpstreamTimeout, UpstreamUnreachable, publicError } from '../http/errors.js';
+import { BodyStalled, CsrfRejected, TooManyCalls, UpstreamTimeout, UpstreamUnreachable, publicError } from '../http/errors.js';
 import { redactUrl, requestId } from '../http/logger.js';
 import { createAccessLog } from '../http/access-log.js';
 import { errorPage, wantsHtml } from '../http/pages.js';
@@ -36,9 +40,11 @@ import { renderHeaders } from './templates.js';
 import { admit, PROXIED_METHODS, type GuardDeps } from './guard.js';
 import { routeLabel, type ProxyTarget } from './target.js';
 import { Exchange } from './exchange.js';
+import { InFlight, RETRY_AFTER_S, type Limits } from './limits.js';
 
 export interface ProxyDeps {
-  config: Pick<Config, 'trustProxy' | 'publicUrl' | 'csrfHeader' | 'publicOrigin'>;
+  config: Pick<Config, 'trustProxy' | 'publicUrl' | 'csrfHeader' | 'publicOrigin' | 'upstreamTimeoutMs'>;
+  limits: Limits;
   log: FastifyBaseLogger;
   metrics: Metrics;
   tokens: Pick<Tokens, 'routeToken'>;
@@ -70,7 +76,9 @@ function hasBody(headers: IncomingHttpHeaders): boolean {
 }
 
 export function createProxy(deps: ProxyDeps) {
-  const { config, log, metrics } = deps;
+  const { config, log, metrics, limits } = deps;
+  const bySession = new InFlight(limits.callsInFlight);
+  const byAddress = new InFlight(limits.callsInFlight);
   const addresses = addressesOf(trustFunction(config.trustProxy));
   const trustProxy = config.trustProxy !== false;
   const publicProto = config.publicUrl.protocol.slice(0, -1);
@@ -79,8 +87,7 @@ export function createProxy(deps: ProxyDeps) {
   const accessLog = createAccessLog(log);
 
   /** The headers of a request towards `target`'s upstream (also of a WebSocket upgrade: see upgradeHeaders). */
-  function forwardHeaders(req: IncomingMessage, target: ProxyTarget, requestId: string, { token, session }: RouteToken): IncomingHttpHeaders {
-    const { ip, ips } = addresses(req);
+  function forwardHeaders(req: IncomingMessage, target: ProxyTarget, requestId: string, { token, session }: RouteToken, { ip, ips } = addresses(req)): IncomingHttpHeaders {
     return upstreamRequestHeaders(req.headers, {
       trustProxy, publicProto, publicHost, accessToken: token, requestId, clientIp: ip, clientIps: ips,
       drop: target.drop, set: target.set ? renderHeaders(target.set, session) : undefined, passCookies: target.frontend,
@@ -111,7 +118,9 @@ export function createProxy(deps: ProxyDeps) {
       'content-type': page ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body),
     };
     if (status === 405) headers.allow = ALLOW;
-    if (deps.closing()) headers.connection = 'close';
+    if (status === 429) headers['retry-after'] = RETRY_AFTER_S;
+    // a body the browser is still sending is not read to its end: the connection goes
+    if (deps.closing() || !req.complete) headers.connection = 'close';
     res.writeHead(status, headers).end(body);
   }
 
@@ -142,41 +151,99 @@ export function createProxy(deps: ProxyDeps) {
     });
 
     // the client went away: nothing more is sent upstream, and the upstream
-    // exchange in progress stops (its controller aborts it)
+    // exchange in progress stops (its controller aborts it); its place is free
     let exchange: Exchange | undefined;
-    res.on('close', () => { if (!res.writableFinished) exchange?.abort(); });
+    let place: InFlight | undefined;
+    let placeKey = '';
+    res.on('close', () => {
+      if (!res.writableFinished) exchange?.abort();
+      place?.leave(placeKey);
+    });
 
     try {
       const given = await admitted(req, target, call);
       if (res.destroyed) return; // left while the session was read
 
-      const headers = forwardHeaders(req, target, call.id, given);
+      const address = addresses(req);
+      place = given.session ? bySession : byAddress;
+      placeKey = given.session ? call.sessionId! : address.ip;
+      if (!place.enter(placeKey)) {
+        place = undefined;
+        throw new TooManyCalls();
+      }
+      const headers = forwardHeaders(req, target, call.id, given, address);
       const body = hasBody(req.headers) ? req : undefined;
       if (!body && headers['content-length'] !== undefined) delete headers['content-length'];
       const rest = upstream.basePath + url.slice(prefix.length);
 
       const sent = performance.now();
-      exchange = new Exchange(res, (status, upstreamHeaders) => {
+      const ex = exchange = new Exchange(res, (status, upstreamHeaders) => {
         upstreamMs = performance.now() - sent;
         const out = browserResponseHeaders(upstreamHeaders);
         if (given.session && given.token) out['cache-control'] = privateCacheControl(out['cache-control']);
         if (deps.closing() && req.httpVersionMajor === 1) out.connection = 'close';
         res.writeHead(status, out as IncomingHttpHeaders);
-      });
+      }, limits.stallMs);
+      // UPSTREAM_TIMEOUT for the answer, from now (the pool's queue included)
+      let settled = false;
+      const late = () => { if (!settled && !ex.started) ex.abort(new UpstreamTimeout()); };
+      let deadline = setTimeout(late, config.upstreamTimeoutMs);
+      if (body) {
+        if (!req.complete) watchBody(req, res, ex);
+        // the time the browser takes to send its body does not count
+        ex.onConnected = () => {
+          if (req.complete) return;
+          clearTimeout(deadline);
+          const left = config.upstreamTimeoutMs - (performance.now() - sent);
+          req.once('end', () => { if (!settled) deadline = setTimeout(late, left); });
+        };
+      }
       try {
-        await exchange.send(upstream, { method: req.method as 'GET', path: rest.startsWith('/') ? rest : `/${rest}`, headers, body });
+        await ex.send(upstream, { method: req.method as 'GET', path: rest.startsWith('/') ? rest : `/${rest}`, headers, body });
       } catch (e) {
+        if (e instanceof BodyStalled) throw e;
         if (e instanceof undiciErrors.RequestAbortedError || res.destroyed) return; // nobody to answer: the browser left
-        const timeout = e instanceof undiciErrors.HeadersTimeoutError;
+        const timeout = e instanceof undiciErrors.HeadersTimeoutError || e instanceof UpstreamTimeout;
         const who = target.frontend ? 'frontend' : 'upstream';
         call.log.warn({ err: e }, timeout ? `${who} timed out` : `${who} unreachable`);
         metrics.upstreamErrors.inc({ kind: timeout ? 'timeout' : 'unreachable' });
         throw timeout ? new UpstreamTimeout() : new UpstreamUnreachable();
+      } finally {
+        settled = true;
+        clearTimeout(deadline);
       }
     } catch (e) {
       code = (e as FastifyError).code;
       answerError(call, req, res, target, e as FastifyError);
     }
+  }
+
+  /**
+   * Cuts a request body that stalls: no byte for stallMs while the upstream
+   * is reading it (408, the upstream request aborted; after the answer, the
+   * connection). A body not read because the call waits for a connection or
+   * the upstream reads slowly is not the browser's stall. Progress is the
+   * socket's byte count, looked at every stallMs / 2: no listener on the
+   * body, which would start it flowing before the upstream reads it.
+   */
+  function watchBody(req: IncomingMessage, res: ServerResponse, exchange: Exchange): void {
+    const socket = req.socket;
+    let bytes = socket.bytesRead;
+    let since = performance.now();
+    const tick = setTimeout(function look() {
+      if (req.complete || req.destroyed) return;
+      const now = performance.now();
+      if (socket.bytesRead !== bytes || req.readableFlowing !== true) {
+        bytes = socket.bytesRead;
+        since = now;
+      } else if (now - since >= limits.stallMs) {
+        if (res.headersSent) socket.destroy();
+        else exchange.abort(new BodyStalled());
+        return;
+      }
+      tick.refresh();
+    }, limits.stallMs / 2);
+    tick.unref();
   }
 
   return {

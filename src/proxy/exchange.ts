@@ -7,16 +7,24 @@ import type { Upstream } from './upstream.js';
  * browser's response, over undici's dispatch handler API: no response body
  * stream, no pipe, one promise (settled when the response starts, or when it
  * fails before that). Backpressure: the upstream connection pauses while the
- * browser's socket is full. A failure after the response started cuts the
- * browser's response (it cannot become a 502 any more).
+ * browser's socket is full, and both are cut when it stays full for
+ * `stallMs` (a browser that does not read). A failure after the response
+ * started cuts the browser's response (it cannot become a 502 any more).
  */
 export class Exchange implements Dispatcher.DispatchHandler {
   #controller: Dispatcher.DispatchController | undefined;
-  #aborted = false;
+  #aborted: Error | undefined;
   #started = false;
+  #stall: NodeJS.Timeout | undefined;
   #resolve!: () => void;
   #reject!: (e: Error) => void;
-  constructor(private readonly res: ServerResponse, private readonly onStart: (status: number, headers: IncomingHttpHeaders) => void) {}
+  /** Called when the request gets an upstream connection (its wait in the pool's queue is over). */
+  onConnected: (() => void) | undefined;
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly onStart: (status: number, headers: IncomingHttpHeaders) => void,
+    private readonly stallMs: number,
+  ) {}
 
   send(upstream: Upstream, opts: Dispatcher.DispatchOptions): Promise<void> {
     return new Promise<void>((resolve, reject) => {
@@ -26,15 +34,28 @@ export class Exchange implements Dispatcher.DispatchHandler {
     });
   }
 
-  /** The browser left: stop the upstream request (now, or as soon as it is sent). */
-  abort() {
-    this.#aborted = true;
-    this.#controller?.abort(new undiciErrors.RequestAbortedError());
+  /**
+   * Stops the upstream request (now, or as soon as it gets a connection: a
+   * request waiting in the pool's queue is dropped when its turn comes).
+   * Before the response started, send() rejects with `reason` at once: the
+   * browser left (RequestAbortedError), the call waited too long, the
+   * browser's body stalled.
+   */
+  abort(reason: Error = new undiciErrors.RequestAbortedError()) {
+    this.#aborted ??= reason;
+    this.#controller?.abort(reason);
+    if (!this.#started) this.#reject?.(reason);
+  }
+
+  /** Whether the upstream's response has started (its status and headers went to the browser). */
+  get started(): boolean {
+    return this.#started;
   }
 
   onRequestStart(controller: Dispatcher.DispatchController) {
     this.#controller = controller;
-    if (this.#aborted) controller.abort(new undiciErrors.RequestAbortedError());
+    if (this.#aborted) controller.abort(this.#aborted);
+    else this.onConnected?.();
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders) {
@@ -53,7 +74,15 @@ export class Exchange implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer) {
     if (!this.res.write(chunk)) {
       controller.pause();
-      this.res.once('drain', () => controller.resume());
+      this.#stall = setTimeout(() => {
+        // the browser has read nothing for stallMs: both ends are cut
+        this.res.destroy();
+        controller.abort(new undiciErrors.RequestAbortedError());
+      }, this.stallMs);
+      this.res.once('drain', () => {
+        clearTimeout(this.#stall);
+        controller.resume();
+      });
     }
   }
 
@@ -62,6 +91,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error) {
+    clearTimeout(this.#stall);
     if (this.#started) this.res.destroy();
     else this.#reject(error);
   }

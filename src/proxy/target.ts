@@ -5,9 +5,6 @@
 import type { Route } from '../config/routes.js';
 import { createUpstream, type Upstream } from './upstream.js';
 
-/** A frontend server serves few, cacheable files: fewer connections than an API. */
-export const FRONTEND_CONNECTIONS = 64;
-
 export interface ProxyTarget {
   /** The path prefix the target serves; '' for the frontend (every path that is not the gateway's). */
   prefix: string;
@@ -35,7 +32,7 @@ export function routeTarget(route: Route, headersTimeoutMs: number): ProxyTarget
 }
 
 export function frontendTarget(url: string, headersTimeoutMs: number): ProxyTarget {
-  return { prefix: '', upstream: createUpstream(url, { headersTimeoutMs, connections: FRONTEND_CONNECTIONS }), frontend: true };
+  return { prefix: '', upstream: createUpstream(url, { headersTimeoutMs }), frontend: true };
 }
 
 /** The route pattern a call matched, as Fastify's router names it (the metrics' `route` label). */
