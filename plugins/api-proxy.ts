@@ -17,6 +17,8 @@ import type { Proxy } from '../src/proxy/call.js';
 import { PROXIED_METHODS } from '../src/proxy/guard.js';
 import { routeTarget, type ProxyTarget } from '../src/proxy/target.js';
 import { routeDispatch, type Dispatcher } from '../src/http/dispatcher.js';
+import type { Closable } from '../src/proxy/sockets.js';
+import type { Socket } from 'node:net';
 
 /** Largest WebSocket message accepted from the browser on a `websocket: true` route or from the frontend's hot reload. */
 export const DEFAULT_WS_MAX_PAYLOAD = 1024 * 1024;
@@ -49,6 +51,11 @@ export function upgradingProxy(proxy: Proxy, target: ProxyTarget, prefix: string
     wsClientOptions: {
       rewriteRequestHeaders: (_headers: unknown, request: FastifyRequest) => request.upgradeHeaders ?? {},
     } as object,
+    // a session's WebSockets are closed when it ends: the engine learns of
+    // each one opened (the ws WebSocket keeps its TCP socket as `_socket`)
+    wsHooks: {
+      onConnect: (_context: unknown, source: Closable & { _socket?: Socket }) => proxy.sockets.opened(source._socket, source),
+    },
     config: { selfObserved: true },
     async preHandler(request: FastifyRequest) {
       if (request.headers.upgrade) request.upgradeHeaders = await proxy.admitUpgrade(request.raw, target, request, String(request.id));

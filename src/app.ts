@@ -84,6 +84,7 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
     closing: () => fastify.draining.closing,
     closeIdleConnections: () => fastify.server.closeIdleConnections(),
   });
+  sessions.onEnded((id) => proxy.sockets.close(id));
 
   await fastify.register(drain);
   await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });

@@ -41,6 +41,7 @@ import { admit, PROXIED_METHODS, type GuardDeps } from './guard.js';
 import { routeLabel, type ProxyTarget } from './target.js';
 import { Exchange } from './exchange.js';
 import { InFlight, RETRY_AFTER_S, type Limits } from './limits.js';
+import { createSessionSockets } from './sockets.js';
 
 export interface ProxyDeps {
   config: Pick<Config, 'trustProxy' | 'publicUrl' | 'csrfHeader' | 'publicOrigin' | 'upstreamTimeoutMs'>;
@@ -79,6 +80,7 @@ export function createProxy(deps: ProxyDeps) {
   const { config, log, metrics, limits } = deps;
   const bySession = new InFlight(limits.callsInFlight);
   const byAddress = new InFlight(limits.callsInFlight);
+  const sockets = createSessionSockets();
   const addresses = addressesOf(trustFunction(config.trustProxy));
   const trustProxy = config.trustProxy !== false;
   const publicProto = config.publicUrl.protocol.slice(0, -1);
@@ -248,6 +250,8 @@ export function createProxy(deps: ProxyDeps) {
 
   return {
     handle,
+    /** The proxied WebSockets of each session on this instance: closeable when it ends. */
+    sockets,
     /**
      * A WebSocket upgrade of `target`: the same checks as a call (throws
      * their errors), and the handshake headers towards the upstream.
@@ -256,6 +260,7 @@ export function createProxy(deps: ProxyDeps) {
       const started = performance.now();
       try {
         const given = await admitted(req, target, call, true);
+        if (given.session && call.sessionId) sockets.admitted(req.socket, call.sessionId);
         return upgradeHeaders(forwardHeaders(req, target, id, given), target.set);
       } catch (e) {
         // the refusal's line and observation (Fastify's error handler answers it)

@@ -83,6 +83,14 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
     }
   };
 
+  /** Who hears of a session this instance ended (the proxy closes its WebSockets). */
+  const endedListeners: Array<(id: string) => void> = [];
+  /** Ends session `id`: its listeners first (they need no store), then the store. */
+  const destroy = (request: Pick<SessionRequest, 'log'>, id: string): Promise<void> => {
+    for (const listener of endedListeners) listener(id);
+    return guard(request, () => store.destroy(id));
+  };
+
   const verified = new Map<string, string>();
   /** The session id the request's cookie names, when its signature checks out. */
   const cookieId = (request: Pick<SessionRequest, 'cookies'>): string | undefined => {
@@ -115,7 +123,7 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
       const now = clock.now() / 1000;
       const wanted = wantedLifetime(stored.data, limits, now);
       if (wanted <= 0) {
-        await guard(request, () => store.destroy(id));
+        await destroy(request, id);
         return undefined;
       }
       let expiresIn = Math.min(stored.expiresIn, wanted);
@@ -132,7 +140,7 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
     /** Starts a new session (a new id, whatever the browser had); resolves the id its cookie carries. */
     async start(request: SessionRequest, data: SessionData): Promise<string> {
       const old = cookieId(request);
-      if (old) await guard(request, () => store.destroy(old));
+      if (old) await destroy(request, old);
       const id = randomId(32);
       const now = clock.now() / 1000;
       const ttl = wantedLifetime(data, limits, now);
@@ -152,7 +160,13 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
       const id = request.sessionId ?? cookieId(request);
       request.sessionId = undefined;
       request.session = undefined;
-      if (id) await guard(request, () => store.destroy(id));
+      // its WebSockets here close even when the store cannot be reached (the browser forgets its cookie too)
+      if (id) await destroy(request, id);
+    },
+
+    /** `listener` hears the id of every session this instance ends here (logout, a new login in its place, expiry seen on a read). */
+    onEnded(listener: (id: string) => void): void {
+      endedListeners.push(listener);
     },
 
     /** Whether the request carries a session cookie at all (valid or not). */
