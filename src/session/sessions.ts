@@ -112,8 +112,12 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
     storeFailed,
     guard,
 
-    /** The request's live session (read at most once per request), or undefined. */
-    async load(request: SessionRequest): Promise<SessionData | undefined> {
+    /**
+     * The request's live session (read at most once per request), or
+     * undefined. `slide: false` reads it without extending its idle
+     * lifetime (a status poll that must not keep an idle tab's session alive).
+     */
+    async load(request: SessionRequest, { slide = true }: { slide?: boolean } = {}): Promise<SessionData | undefined> {
       if (request.sessionLoaded) return request.session;
       request.sessionLoaded = true;
       const id = cookieId(request);
@@ -127,7 +131,7 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
         return undefined;
       }
       let expiresIn = Math.min(stored.expiresIn, wanted);
-      if (wanted - stored.expiresIn >= touchInterval) {
+      if (slide && wanted - stored.expiresIn >= touchInterval) {
         await guard(request, () => store.touch(id, wanted));
         expiresIn = wanted;
       }
@@ -167,6 +171,11 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
     /** `listener` hears the id of every session this instance ends here (logout, a new login in its place, expiry seen on a read). */
     onEnded(listener: (id: string) => void): void {
       endedListeners.push(listener);
+    },
+
+    /** Epoch seconds after which `data`'s session has ended however it is used: its absolute lifetime (or its access token's, without a refresh token). */
+    absoluteExpiresAt(data: SessionData): number {
+      return Math.floor(clock.now() / 1000 + wantedLifetime(data, { idleTimeout: Infinity, maxAge: limits.maxAge }, clock.now() / 1000));
     },
 
     /** Whether the request carries a session cookie at all (valid or not). */

@@ -38,6 +38,28 @@ async function me(stack: Stack, cookie: string) {
 const api = async (stack: Stack, cookie: string) => (await request({ url: `${stack.gw.url}/api/x`, headers: { ...CSRF, cookie } })).status;
 
 for (const [kind, deps] of stores) {
+  t.test(`${kind} store: /auth/me?slide=false shows the session without extending its idle lifetime`, async (t) => {
+    const idle = 3;
+    const clock = testClock();
+    const stack = await startStack({ env: { SESSION_IDLE_TIMEOUT: String(idle), SESSION_MAX_AGE: '600' }, deps: deps(clock) });
+    t.teardown(() => stack.close());
+    const { cookie, after } = await loginAt(stack, clock);
+    const status = async () => {
+      const res = await request({ url: `${stack.gw.url}/auth/me?slide=false`, headers: { ...CSRF, cookie } });
+      return { status: res.status, body: res.status === 200 ? JSON.parse(res.body) as { expiresAt: number; absoluteExpiresAt: number } : undefined };
+    };
+    const wait = async (ms: number) => { if (kind === 'memory') clock.advance(ms); else await sleep(ms); };
+    for (let i = 0; i < 3; i++) {
+      await wait(700);
+      const polled = await status();
+      t.equal(polled.status, 200, `poll ${i + 1}: still there`);
+      t.ok(polled.body!.expiresAt <= after + idle, `poll ${i + 1}: expiresAt ${polled.body!.expiresAt} stays the login's idle limit`);
+      t.ok(polled.body!.absoluteExpiresAt >= after + 598, 'absoluteExpiresAt: the absolute limit');
+    }
+    await wait(1200);
+    t.equal((await status()).status, 401, 'polling without sliding let the session end at its idle limit');
+  });
+
   t.test(`${kind} store: the idle timeout ends a session without requests, even with its cookie replayed`, async (t) => {
     const idle = 2;
     const clock = testClock();
