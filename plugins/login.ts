@@ -1,6 +1,7 @@
 // The login's two routes (src/login/):
-// - GET /auth/login?returnTo=/path: a 302 to the provider's authorization
-//   endpoint; the login's state, nonce, PKCE verifier and returnTo go into the
+// - GET /auth/login?returnTo=/path[&prompt=none|login|consent|select_account]:
+//   a 302 to the provider's authorization endpoint (prompt=none: a silent
+//   login, src/login/silent.ts); the login's state, nonce, PKCE verifier and returnTo go into the
 //   pending-login cookie (encrypted, HttpOnly, SameSite=Lax, ten minutes), not
 //   into the session store;
 // - GET /auth/callback: completes the login, starts a new session and
@@ -15,6 +16,7 @@ import { safeReturnTo } from '../src/login/return-to.js';
 import { createLoginStateCodec, newPendingLogin, spentStateKey, LOGIN_TTL_S, SPENT_STATE_TTL_S, type PendingLogin } from '../src/login/state.js';
 import { authorizationUrl } from '../src/login/authorization-url.js';
 import { checkCallback, completeLogin, LoginError, loginFailurePage, type CallbackQuery } from '../src/login/complete.js';
+import { silentFailure, PROMPTS } from '../src/login/silent.js';
 import { ProviderUnavailable, publicError } from '../src/http/errors.js';
 
 export const NO_STORE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
@@ -28,15 +30,19 @@ export default async function loginRoutes(fastify: FastifyInstance, { config, cl
     else reply.clearCookie(config.loginCookieName, cookieOptions);
   };
 
-  fastify.get<{ Querystring: { returnTo?: string } }>('/auth/login', async (request, reply) => {
+  fastify.get<{ Querystring: { returnTo?: string; prompt?: string } }>('/auth/login', async (request, reply) => {
     reply.headers(NO_STORE);
+    const { prompt } = request.query;
+    if (prompt !== undefined && (typeof prompt !== 'string' || !PROMPTS.has(prompt))) {
+      return reply.code(400).type('text/html; charset=utf-8').send(loginFailurePage('bad_prompt'));
+    }
     // 503 JSON until the metadata loads, for a navigation as for a fetch
     const provider = fastify.provider.current();
     if (!provider) {
       const { status, error } = publicError(new ProviderUnavailable());
       return reply.code(status).type('application/json').send({ error });
     }
-    const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin), clock.now() / 1000);
+    const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin), clock.now() / 1000, prompt);
     keep(reply, [login, ...pending(request)]);
     request.log.debug({ returnTo: login.returnTo }, 'login started');
     return reply.redirect(authorizationUrl(config, provider.metadata, login), 302);
@@ -45,6 +51,14 @@ export default async function loginRoutes(fastify: FastifyInstance, { config, cl
   fastify.get<{ Querystring: CallbackQuery }>('/auth/callback', async (request, reply) => {
     reply.headers(NO_STORE);
     try {
+      const silent = silentFailure(request.query, pending(request), config.publicOrigin);
+      if (silent) {
+        // the provider needs the user: back to the SPA with the code, the session as it was
+        keep(reply, silent.rest);
+        fastify.metrics.loginFailures.inc({ reason: silent.code });
+        request.log.info({ reason: silent.code }, 'silent login not possible');
+        return reply.redirect(silent.location, 302);
+      }
       const provider = fastify.readyProvider();
       const { login, rest, code } = checkCallback(request.query, pending(request), provider);
       // the state is spent whatever happens next: a replayed callback finds nothing

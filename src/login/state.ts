@@ -21,11 +21,15 @@ export interface PendingLogin {
   returnTo: string;
   /** Epoch seconds after which this login may not complete. */
   exp: number;
+  /** The `prompt` asked of the provider (`none`: a silent login). */
+  prompt?: string;
 }
 
 /** A new login to `returnTo`, started at `now` (epoch seconds). */
-export function newPendingLogin(returnTo: string, now: number): PendingLogin {
-  return { state: randomId(32), nonce: randomId(32), verifier: randomId(48), returnTo, exp: Math.floor(now) + LOGIN_TTL_S };
+export function newPendingLogin(returnTo: string, now: number, prompt?: string): PendingLogin {
+  const login: PendingLogin = { state: randomId(32), nonce: randomId(32), verifier: randomId(48), returnTo, exp: Math.floor(now) + LOGIN_TTL_S };
+  if (prompt) login.prompt = prompt;
+  return login;
 }
 
 /** RFC 7636 S256: BASE64URL(SHA256(verifier)). */
