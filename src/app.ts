@@ -11,6 +11,7 @@ import { createStore } from './session/factory.js';
 import { createSessions } from './session/sessions.js';
 import { startProvider } from './oidc/provider.js';
 import { createTokens } from './tokens/policies.js';
+import type { RefreshTimings } from './tokens/refresh.js';
 import { createMetrics } from './ops/metrics.js';
 import { logDestination, loggerOptions, requestId } from './http/logger.js';
 import { publicError } from './http/errors.js';
@@ -45,9 +46,11 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** What every lifetime, expiry and skew rule reads (default: the system's; tests move their own). */
   clock?: Clock;
+  /** Shorter refresh lease and provider deadline (tests: seconds, not the defaults' tens of seconds). */
+  timings?: Partial<RefreshTimings> & { providerDeadlineMs?: number };
 }
 
-async function app(fastify: FastifyInstance, { config, store, clock, dispatcher }: { config: Config; store: SessionStore; clock: Clock; dispatcher?: Dispatcher }) {
+async function app(fastify: FastifyInstance, { config, store, clock, dispatcher, timings = {} }: { config: Config; store: SessionStore; clock: Clock; dispatcher?: Dispatcher; timings?: AppDeps['timings'] }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, error, ours } = publicError(err);
@@ -73,9 +76,9 @@ async function app(fastify: FastifyInstance, { config, store, clock, dispatcher 
 
   // the gateway's parts (src/), then the Fastify adapters that serve them (plugins/)
   const counters = createMetrics(() => store.size?.());
-  const provider = startProvider(config, fastify.log, { clock });
+  const provider = startProvider(config, fastify.log, { clock, deadlineMs: timings.providerDeadlineMs });
   const sessions = createSessions({ config, store, metrics: counters, clock });
-  const tokens = createTokens({ config, sessions, provider, metrics: counters, clock });
+  const tokens = createTokens({ config, sessions, provider, metrics: counters, clock, refreshTimings: timings });
   const proxy = createProxy({
     config, log: fastify.log, metrics: counters, tokens,
     closing: () => fastify.draining.closing,
@@ -137,6 +140,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const clock = deps.clock ?? systemClock;
   const store = deps.store ?? await createStore(config, clock, fastify.log);
   fastify.addHook('onClose', async () => store.close());
-  await fastify.register(rootPlugin, { config, store, clock, dispatcher: calls });
+  await fastify.register(rootPlugin, { config, store, clock, dispatcher: calls, timings: deps.timings });
   return fastify;
 }
