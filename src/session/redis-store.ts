@@ -279,8 +279,9 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     },
     async close() {
       bus.close();
-      if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
-      else client.disconnect();
+      if (client.status === 'ready') await client.quit().catch(() => {});
+      // also after QUIT: disconnect() is what stops a Sentinel client's failover detector
+      client.disconnect();
     },
   };
 }
