@@ -74,7 +74,9 @@ export function connectRedis(topology: RedisTopology, prefix: string, extra: Red
       retryDelayOnTryAgain: 100,
       slotsRefreshTimeout: CONNECT_TIMEOUT_MS,
       slotsRefreshInterval: 2_000,
-      redisOptions: { ...common, ...auth, ...extra },
+      // a node's connection opens at its first command: that command waits for
+      // it (at most COMMAND_TIMEOUT_MS) instead of failing at once
+      redisOptions: { ...common, enableOfflineQueue: true, ...auth, ...extra },
     };
     return { client: new Cluster(topology.clusterNodes, options), kind: 'cluster' };
   }
@@ -123,6 +125,14 @@ export function watchConnection(client: RedisClient, kind: RedisKind, logger?: S
     everReady = true;
   });
   if (kind === 'sentinel') client.on('+switch-master', () => logger?.info({ topology: kind }, 'session store primary changed (Sentinel failover)'));
+  // a Cluster stays `ready` while one of its nodes is unreachable: one line per node and minute
+  const nodeLogged = new Map<string, number>();
+  if (kind === 'cluster') client.on('node error', (e: Error & { code?: string }, node: string) => {
+    const now = Date.now();
+    if (now - (nodeLogged.get(node) ?? 0) < 60_000) return;
+    nodeLogged.set(node, now);
+    logger?.warn({ reason: e.code ?? e.message, topology: kind, node }, 'session store node unreachable');
+  });
   const first = new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, CONNECT_TIMEOUT_MS);
     timer.unref();

@@ -7,13 +7,13 @@
 // - Cluster: sharded SPUBLISH/SSUBSCRIBE (Redis 7): the channel carries the
 //   session's hash tag, so a message goes to the shard that holds the
 //   session, where classic PUBLISH would be relayed to every node of the
-//   cluster for every refresh;
+//   cluster for every refresh (a second cluster client subscribes);
 // - a channel is subscribed while someone of this process waits on it and
 //   unsubscribed after; a lost message costs the waiter its fallback timeout
 //   (src/tokens/refresh.ts), never the answer.
 import type { Cluster, Redis } from 'ioredis';
 import { releaseChannelOf } from './redis-keys.js';
-import type { RedisClient, RedisKind } from './redis-connection.js';
+import { COMMAND_TIMEOUT_MS, type RedisClient, type RedisKind } from './redis-connection.js';
 import type { ReleaseWatch } from './store.js';
 import { releaseWatch } from './release-watch.js';
 
@@ -35,9 +35,13 @@ export function createReleaseBus(client: RedisClient, kind: RedisKind, prefix: s
   const open = (): Redis | Cluster => {
     if (subscriber) return subscriber;
     if (sharded) {
-      // the cluster client routes SSUBSCRIBE to a subscriber per shard itself
-      subscriber = client;
-      client.on('smessage', (channel: string) => deliver(channel));
+      // a cluster client of its own, without auto-pipelining (which would send
+      // SSUBSCRIBE on a data connection); it routes SSUBSCRIBE to a
+      // subscriber connection per shard, and follows a shard's failover
+      const sub = (client as Cluster).duplicate([], { enableAutoPipelining: false, enableOfflineQueue: true });
+      sub.on('error', () => {});
+      sub.on('smessage', (channel: string) => deliver(channel));
+      subscriber = sub;
     } else {
       const sub = (client as Redis).duplicate({ enableAutoPipelining: false, enableOfflineQueue: true, keyPrefix: '' });
       sub.on('error', () => {});
@@ -72,11 +76,15 @@ export function createReleaseBus(client: RedisClient, kind: RedisKind, prefix: s
         pending = sharded ? (sub as Cluster).ssubscribe(arg(hash)) : (sub as Redis).subscribe(channel);
         subscribed.set(channel, pending);
       }
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await pending;
+        // a subscription that is not confirmed in time is given up (the waiter falls back to its timeout)
+        await Promise.race([pending, new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('subscription not confirmed in time')), COMMAND_TIMEOUT_MS); })]);
       } catch (e) {
         watch.stop();
         throw e;
+      } finally {
+        clearTimeout(timer);
       }
       return watch;
     },
@@ -85,7 +93,7 @@ export function createReleaseBus(client: RedisClient, kind: RedisKind, prefix: s
       else await (client as Redis).publish(wire(hash), '1');
     },
     close() {
-      if (subscriber && subscriber !== client) subscriber.disconnect();
+      subscriber?.disconnect();
     },
   };
 }

@@ -34,7 +34,7 @@
 //   Only before the first connection do commands wait for it (up to
 //   CONNECT_TIMEOUT_MS), so that a gateway's first requests don't fail.
 import { createHmac, randomBytes } from 'node:crypto';
-import type { RedisOptions } from 'ioredis';
+import type { Cluster, RedisOptions } from 'ioredis';
 import { createSealer, deriveKey } from './crypto.js';
 import type { Lease, SessionData, SessionStore } from './store.js';
 import { connectRedis, watchConnection, type RedisClient, type RedisKind, type RedisTopology, type StoreLogger } from './redis-connection.js';
@@ -275,7 +275,10 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     },
     async ping() {
       if (!everReady()) await firstConnection;
-      await client.ping();
+      // under Cluster every primary must answer: a shard that is failing over is not ready
+      const primaries = kind === 'cluster' ? (client as Cluster).nodes('master') : [];
+      if (primaries.length) await Promise.all(primaries.map((node) => node.ping()));
+      else await client.ping();
     },
     async close() {
       bus.close();
