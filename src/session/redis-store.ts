@@ -8,9 +8,9 @@
 // - a session's Redis TTL is its idle/absolute lifetime: Redis expires it,
 //   by its own clock (so this file reads the system's, not an injected one);
 // - reading a session is one GET; the idle touch is a PEXPIRE, never a
-//   rewrite of the data; a write (login, refresh) is one round trip on a
-//   standalone Redis (SET and the index updates, auto-pipelined), each
-//   command in its own slot under Cluster;
+//   rewrite of the data; a refresh's write is one script; a login's write is
+//   two round trips: the index entries (one command per index set, each in
+//   its own slot), then the session;
 // - the remaining lifetime a read reports comes from what this process last
 //   learnt of the key's TTL (its own write or touch, or a PTTL sent with the
 //   GET), for TTL_KNOWLEDGE_MS at most: a lower bound, since only touches
@@ -149,8 +149,8 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
   };
 
   /**
-   * The sealed value (bound to its key) and the back-channel index entries,
-   * sent together (auto-pipelined). onlyIfLive: SET XX, so a session destroyed
+   * The back-channel index entries, then the sealed value (bound to its
+   * key). onlyIfLive (an update): SET XX, so a session destroyed
    * meanwhile (a logout during a refresh) stays destroyed; with a lease, only
    * while the lease is still held (fencing). Resolves whether it was written.
    */
@@ -163,14 +163,18 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     const absolute = (data.createdAt + maxAge) * 1000 - Date.now();
     const indexTtl = Math.max(ttl, Number.isFinite(absolute) ? Math.ceil(absolute) : 0);
     const value = sealer.seal(JSON.stringify(data), key);
-    const set = lease
-      ? scripts.bffFencedUpdate(leaseKeyOf(hash), key, lease.token, value, ttl).then((r) => r === 1)
-      : (onlyIfLive ? client.set(key, value, 'PX', ttl, 'XX') : client.set(key, value, 'PX', ttl)).then((r) => r === 'OK');
-    const [written] = await Promise.all([
-      set,
-      data.sid ? index(names('sid', data.sid)[0], hash, indexTtl) : undefined,
-      data.sub ? index(names('sub', data.sub)[0], hash, indexTtl) : undefined,
-    ]);
+    // a new session's index entries first: a session is never stored without
+    // what lets a back-channel logout find it (in other slots under Cluster,
+    // which can fail on their own); an update keeps its sid and sub
+    if (!onlyIfLive) {
+      await Promise.all([
+        data.sid ? index(names('sid', data.sid)[0], hash, indexTtl) : undefined,
+        data.sub ? index(names('sub', data.sub)[0], hash, indexTtl) : undefined,
+      ]);
+    }
+    const written = lease
+      ? (await scripts.bffFencedUpdate(leaseKeyOf(hash), key, lease.token, value, ttl)) === 1
+      : (await (onlyIfLive ? client.set(key, value, 'PX', ttl, 'XX') : client.set(key, value, 'PX', ttl))) === 'OK';
     if (written) learnTtl(key, ttl);
     return written;
   }
