@@ -62,9 +62,25 @@ async function loginOn(stack: Stack, set: RedisClusterSet, gw: Gateway, username
 t.test('the Redis store keeps the store contract on a Redis Cluster', async (t) => {
   const set = await cluster(t);
   const prefix = uniquePrefix('cluster');
-  storeContract(t, async () => createRedisStore({
+  const open = () => createRedisStore({
     url: `redis://:${PASSWORD}@127.0.0.1:1`, secrets: [SECRET], prefix, clusterNodes: set.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
-  }));
+  });
+  storeContract(t, async () => open());
+
+  t.test('a lease released by one instance wakes a listener of another through the shard (SPUBLISH/SSUBSCRIBE)', async (t) => {
+    const [one, two] = [open(), open()];
+    t.teardown(async () => { await one.close(); await two.close(); });
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => `${x}-${Date.now()}`)) {
+      const lease = await one.lease(id, 10_000);
+      const watch = await two.onRelease(id);
+      const woken = watch.wait(5_000);
+      const since = Date.now();
+      await lease!.release();
+      t.equal(await woken, true, `${id}: woken`);
+      t.ok(Date.now() - since < 1_000, `${id}: within ${Date.now() - since} ms, not by the 5 s timeout`);
+      watch.stop();
+    }
+  });
 });
 
 t.test('two gateways on a Redis Cluster: sessions on all three shards, a refresh storm makes one grant per user, back-channel logout by sid and by sub across shards', async (t) => {
