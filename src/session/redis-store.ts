@@ -37,7 +37,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Cluster, RedisOptions } from 'ioredis';
 import { createSealer, deriveKey } from './crypto.js';
 import type { Lease, SessionData, SessionStore } from './store.js';
-import { connectRedis, watchConnection, type RedisClient, type RedisKind, type RedisTopology, type StoreLogger } from './redis-connection.js';
+import { COMMAND_TIMEOUT_MS, connectRedis, watchConnection, type RedisClient, type RedisKind, type RedisTopology, type StoreLogger } from './redis-connection.js';
 import { FENCED_UPDATE, INDEX_ADD, INDEX_PRUNE_AT, RELEASE, RENEW, hashOfMember, leaseKeyOf, legacySessionKeyOf, sessionKeyOf, sha256 } from './redis-keys.js';
 import { createReleaseBus } from './redis-release.js';
 
@@ -278,7 +278,9 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
       return bus.listen(hashOf(id));
     },
     async ping() {
-      if (!everReady()) await firstConnection;
+      // a readiness probe waits for the first connection less long than its
+      // own 2 s limit (plugins/health.ts), so that it says `unavailable`, not `timeout`
+      if (!everReady()) await Promise.race([firstConnection, new Promise((r) => setTimeout(r, COMMAND_TIMEOUT_MS))]);
       // under Cluster every primary must answer: a shard that is failing over is not ready
       const primaries = kind === 'cluster' ? (client as Cluster).nodes('master') : [];
       if (primaries.length) await Promise.all(primaries.map((node) => node.ping()));
