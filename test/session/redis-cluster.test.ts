@@ -127,7 +127,7 @@ t.test('two gateways on a Redis Cluster: sessions on all three shards, a refresh
   t.equal(stack.idp.grants('refresh_token', since), 3, 'exactly one refresh grant per user');
 });
 
-t.test('a shard\'s primary SIGKILLed: 503 store_unavailable meanwhile, never 401; its replica serves the same session, /readyz recovers by itself', async (t) => {
+t.test('a shard\'s primary SIGKILLed: 503 store_unavailable meanwhile, never 401; its replica serves the same session, /readyz recovers by itself, a refresh due during the failover and one right after each happen once', async (t) => {
   const set = await cluster(t);
   const clock = testClock();
   const stack = await gatewaysOn(t, set, clock);
@@ -147,6 +147,8 @@ t.test('a shard\'s primary SIGKILLed: 503 store_unavailable meanwhile, never 401
 
   await victim.kill();
   const killed = Date.now();
+  // the access token is due from now on: every call during the election needs the refresh
+  clock.advance(TTL * 1000);
   const statuses: number[] = [];
   const errors = new Set<string>();
   let served = 0;
@@ -159,6 +161,7 @@ t.test('a shard\'s primary SIGKILLed: 503 store_unavailable meanwhile, never 401
   }
   t.ok(served >= 4, `both instances serve the session again, ${Date.now() - killed} ms after the kill (${statuses.length} calls)`);
   t.notOk(statuses.includes(401), 'never a 401');
+  t.equal(stack.idp.grants('refresh_token', killed), 1, 'the refresh due during the failover happened once, when the new primary served');
   t.ok([...errors].every((e) => e === '503 {"error":"store_unavailable"}'), `every failure is a 503 store_unavailable: ${JSON.stringify([...errors])}`);
   t.not(await primaryOf(set, user.key), user.shard, 'another node serves the slot now');
   for (const gw of [a, b]) {

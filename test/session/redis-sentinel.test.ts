@@ -28,7 +28,7 @@ t.test('the Redis store keeps the store contract through Sentinel', async (t) =>
   }));
 });
 
-t.test('Sentinel failover (primary SIGKILLed): 503 store_unavailable meanwhile, never 401; the same session works on the promoted replica, /readyz recovers by itself, a refresh right after happens once', async (t) => {
+t.test('Sentinel failover (primary SIGKILLed): 503 store_unavailable meanwhile, never 401; the same session works on the promoted replica, /readyz recovers by itself, a refresh due during the failover and one right after each happen once', async (t) => {
   const set = await startSentinelSet({ password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD });
   t.teardown(() => set.close());
   const lines: string[] = [];
@@ -53,6 +53,8 @@ t.test('Sentinel failover (primary SIGKILLed): 503 store_unavailable meanwhile, 
 
   await set.primary.kill();
   const killed = Date.now();
+  // the access token is due from now on: every call during the election needs the refresh
+  clock.advance(TTL * 1000);
   const statuses: number[] = [];
   const errors = new Set<string>();
   let served = 0;
@@ -67,6 +69,7 @@ t.test('Sentinel failover (primary SIGKILLed): 503 store_unavailable meanwhile, 
   const recovered = Date.now() - killed;
   t.ok(served >= 4, `both instances serve again, ${recovered} ms after the kill (${statuses.length} calls)`);
   t.notOk(statuses.includes(401), 'never a 401');
+  t.equal(stack.idp.grants('refresh_token', killed), 1, 'the refresh due during the failover happened once, when the new primary served');
   t.ok(statuses.every((s) => s === 200 || s === 503), `only 200 and 503: ${JSON.stringify([...new Set(statuses)])}`);
   t.ok([...errors].every((e) => e === '503 {"error":"store_unavailable"}'), `every 503 says store_unavailable: ${JSON.stringify([...errors])}`);
   t.equal(await set.masterPort(), set.replica.port, 'the sentinels promoted the replica');
