@@ -27,7 +27,7 @@
 //   the tokens it got are revoked;
 // - without a refresh token the session ends when the access token expires;
 // - a route's token for another API (resource/audience/scopes) is obtained
-//   with the refresh token under the same per-session lock and single flight,
+//   with the refresh token under the same per-session lease and single flight,
 //   since with rotation every use of the refresh token replaces it: the
 //   rotated one is written with the route's token (store.update).
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-6
@@ -154,7 +154,7 @@ export function createRefresher(deps: RefreshDeps) {
   }
 
   /**
-   * One use of the refresh token, holding the lock: for the session's own
+   * One use of the refresh token, holding the lease: for the session's own
    * token (no target) or a route's. An ID token in the answer must be the
    * session's (`iss`, `sub`) in both cases; `merge` puts the new tokens in.
    */
@@ -249,7 +249,7 @@ export function createRefresher(deps: RefreshDeps) {
     /**
      * The session's token for another API (`target`), from the session when
      * it holds one not about to expire, else obtained with the refresh token
-     * under the session's refresh lock, with the session as now stored. `data`
+     * under the session's refresh lease, with the session as now stored. `data`
      * must be fresh (see fresh()).
      * Throws RefreshFailed; `ended` also when there is no refresh token.
      */
