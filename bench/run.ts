@@ -6,7 +6,7 @@
 // proxy (no auth), the express peer (express-openid-connect +
 // http-proxy-middleware), our gateway with the memory store and with the
 // Redis store, each at LOG_LEVEL=info (the default: one access line per
-// call) and at warn. Each authenticated target is logged into once through the
+// call) and at warn, and with a Redis Cluster (3 primaries, 3 replicas) at warn. Each authenticated target is logged into once through the
 // real provider; then autocannon drives GETs with the same connections,
 // warm-up and duration for all. The load generator (this process) is pinned
 // to CPU 0 and every server to CPU 1 (taskset) when the machine has two.
@@ -26,6 +26,7 @@ import autocannon from 'autocannon';
 import { startIdp, type Idp } from '../test/fixtures/idp.js';
 import { Browser, login, parseForms } from '../test/fixtures/browser.js';
 import { freePort, sleep, waitFor } from '../test/fixtures/net.js';
+import { startRedisCluster } from '../test/fixtures/redis-ha.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TARGETS_DIR = path.join(ROOT, 'bench', 'targets');
@@ -149,9 +150,10 @@ async function main() {
   const ports = {
     upstream: await freePort(), bare: await freePort(), lean: await freePort(), peer: await freePort(),
     memInfo: await freePort(), memWarn: await freePort(), redisInfo: await freePort(), redisWarn: await freePort(),
+    clusterWarn: await freePort(),
   };
   const origin = (p: number) => `http://127.0.0.1:${p}`;
-  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.redisInfo, ports.redisWarn].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
+  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.redisInfo, ports.redisWarn, ports.clusterWarn].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
   const upstreamUrl = origin(ports.upstream);
   const upstream = await spawnServer('upstream', ['node', path.join(TARGETS_DIR, 'upstream.mjs')], {}, ports.upstream);
   procs.push(upstream);
@@ -181,6 +183,14 @@ async function main() {
     procs.push(g.proc!);
     targets.push(g);
   }
+  // a Redis Cluster of 3 primaries + 3 replicas on loopback (not pinned, like the standalone Redis; Redis's
+  // default node timeout of 15 s, so that the machine's own pauses cause no failover), against the standalone store above
+  const cluster = !ONLY || ONLY.some((o) => 'bff (redis cluster, warn)'.includes(o)) ? await startRedisCluster({ nodeTimeoutMs: 15_000 }) : undefined;
+  if (cluster) {
+    const g = await gatewayTarget('bff (redis cluster, warn)', idp, upstreamUrl, ports.clusterWarn, { SESSION_STORE: 'redis', REDIS_CLUSTER_NODES: cluster.seedList, LOG_LEVEL: 'warn' });
+    procs.push(g.proc!);
+    targets.push(g);
+  }
   const mem = targets.find((x) => x.name === 'bff (memory, info)')!;
 
   // every authenticated target must answer 200 before it is measured
@@ -205,7 +215,8 @@ async function main() {
     const b = fs.reduce((a, x) => (x.rps > a.rps ? x : a));
     best[name] = {
       ...b, rssMiB: Math.max(...fs.map((x) => x.rssMiB)), errors: fs.reduce((s, x) => s + x.errors, 0), non2xx: fs.reduce((s, x) => s + x.non2xx, 0),
-      cpuUs: Math.min(...fs.map((x) => x.cpuUs)),
+      // a round that served nothing has no CPU per call
+      cpuUs: Math.min(...fs.map((x) => x.cpuUs).filter(Number.isFinite)),
     };
   }
   const base = best['bare fastify proxy'];
@@ -234,6 +245,7 @@ async function main() {
   writeFileSync(path.join(ROOT, 'bench-results.json'), JSON.stringify(out, null, 2));
   process.stdout.write('\nwritten: bench-results.json\n');
   stopAll();
+  await cluster?.close();
   await idp.close();
 }
 

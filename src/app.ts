@@ -11,6 +11,7 @@ import { createStore } from './session/factory.js';
 import { createSessions } from './session/sessions.js';
 import { startProvider } from './oidc/provider.js';
 import { createTokens } from './tokens/policies.js';
+import type { RefreshTimings } from './tokens/refresh.js';
 import { createMetrics } from './ops/metrics.js';
 import { logDestination, loggerOptions, requestId } from './http/logger.js';
 import { publicError } from './http/errors.js';
@@ -48,9 +49,11 @@ export interface AppDeps {
   clock?: Clock;
   /** The limits under abuse (default: the documented constants; tests shorten them). */
   limits?: Partial<Limits & { headersTimeoutMs: number }>;
+  /** Shorter refresh lease and provider deadline (tests: seconds, not the defaults' tens of seconds). */
+  timings?: Partial<RefreshTimings> & { providerDeadlineMs?: number };
 }
 
-async function app(fastify: FastifyInstance, { config, store, clock, limits, dispatcher }: { config: Config; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher }) {
+async function app(fastify: FastifyInstance, { config, store, clock, limits, dispatcher, timings = {} }: { config: Config; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher; timings?: AppDeps['timings'] }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, error, ours } = publicError(err);
@@ -76,9 +79,9 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
 
   // the gateway's parts (src/), then the Fastify adapters that serve them (plugins/)
   const counters = createMetrics(() => store.size?.());
-  const provider = startProvider(config, fastify.log, { clock });
+  const provider = startProvider(config, fastify.log, { clock, deadlineMs: timings.providerDeadlineMs });
   const sessions = createSessions({ config, store, metrics: counters, clock });
-  const tokens = createTokens({ config, sessions, provider, metrics: counters, clock });
+  const tokens = createTokens({ config, sessions, provider, metrics: counters, clock, refreshTimings: timings });
   const proxy = createProxy({
     config, log: fastify.log, metrics: counters, tokens, limits,
     closing: () => fastify.draining.closing,
@@ -144,6 +147,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const store = deps.store ?? await createStore(config, clock, fastify.log);
   fastify.addHook('onClose', async () => store.close());
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  await fastify.register(rootPlugin, { config, store, clock, limits, dispatcher: calls });
+  await fastify.register(rootPlugin, { config, store, clock, limits, dispatcher: calls, timings: deps.timings });
   return fastify;
 }

@@ -11,6 +11,8 @@ import { clientSecret, providerForm, type ProviderEndpoints } from './provider.j
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { parseRoutes, readRoutesFile, RoutesError, type Route } from './routes.js';
 import { cookieName, LOGIN_COOKIE, SESSION_COOKIE } from './cookies.js';
+import { redisTopology } from './redis.js';
+import type { RedisTopology } from '../session/redis-connection.js';
 
 export { ConfigError };
 
@@ -41,6 +43,8 @@ export interface Config {
   sessionSecrets: string[];
   sessionStore: 'memory' | 'redis';
   redisUrl: string;
+  /** REDIS_URL and, for Sentinel or Cluster, where they are (src/config/redis.ts). */
+  redis: RedisTopology;
   idleTimeout: number;
   maxAge: number;
   refreshSkew: number;
@@ -120,11 +124,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 
   const scopes = e.OIDC_SCOPES.split(/\s+/).filter(Boolean);
   const postLogout = e.POST_LOGOUT_REDIRECT_URI ? httpUrl('POST_LOGOUT_REDIRECT_URI', e.POST_LOGOUT_REDIRECT_URI).href : `${publicUrl.origin}/`;
-  if (e.REDIS_URL && e.SESSION_STORE === 'redis') {
-    let r: URL;
-    try { r = new URL(e.REDIS_URL); } catch { throw new ConfigError('REDIS_URL', 'is not a URL'); }
-    if (r.protocol !== 'redis:' && r.protocol !== 'rediss:') throw new ConfigError('REDIS_URL', 'must be a redis:// or rediss:// URL');
-  }
+  const redis = redisTopology(e);
   if (e.FRONTEND_UPSTREAM) httpUrl('FRONTEND_UPSTREAM', e.FRONTEND_UPSTREAM);
   if (e.STATIC_DIR && e.FRONTEND_UPSTREAM) throw new ConfigError('STATIC_DIR', 'set either STATIC_DIR or FRONTEND_UPSTREAM, not both');
   const staticDir = e.STATIC_DIR ? checkStaticDir(e.STATIC_DIR) : undefined;
@@ -152,6 +152,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     sessionSecrets,
     sessionStore: e.SESSION_STORE,
     redisUrl: e.REDIS_URL,
+    redis,
     idleTimeout: e.SESSION_IDLE_TIMEOUT,
     maxAge: e.SESSION_MAX_AGE,
     refreshSkew: e.TOKEN_REFRESH_SKEW,

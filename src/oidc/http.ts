@@ -1,9 +1,15 @@
 // The gateway's own HTTP client for the provider (discovery, JWKS, token,
 // userinfo, revocation): one undici Agent with bounded timeouts, so a slow or
 // silent provider fails fast instead of holding a request forever.
+// - undici's headers and body timeouts are per wait (the body's per chunk): a
+//   provider that trickles its answer a byte at a time never trips them; so
+//   every call also has a total deadline (PROVIDER_DEADLINE_MS, connection,
+//   headers and body included), after which it is aborted: ProviderDown.
 import { Agent, request } from 'undici';
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 10_000;
+/** The most one provider call may take in all, however its answer trickles in. */
+export const PROVIDER_DEADLINE_MS = 15_000;
 
 export const providerAgent = new Agent({
   connectTimeout: 5_000,
@@ -32,6 +38,8 @@ export async function providerRequest(url: string, init: {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   form?: Record<string, string | undefined>;
+  /** The total deadline of this call (default PROVIDER_DEADLINE_MS). */
+  deadlineMs?: number;
 } = {}): Promise<ProviderResponse> {
   const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
   let body: string | undefined;
@@ -41,11 +49,14 @@ export async function providerRequest(url: string, init: {
     body = params.toString();
     headers['content-type'] = 'application/x-www-form-urlencoded';
   }
+  const deadlineMs = init.deadlineMs ?? PROVIDER_DEADLINE_MS;
+  const signal = AbortSignal.timeout(deadlineMs);
+  const failed = (e: unknown) => new ProviderDown(`${new URL(url).origin}: ${signal.aborted ? `no complete answer within ${deadlineMs} ms` : (e as Error).message}`, { cause: e });
   let res;
   try {
-    res = await request(url, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, dispatcher: providerAgent });
+    res = await request(url, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, dispatcher: providerAgent, signal });
   } catch (e) {
-    throw new ProviderDown(`${new URL(url).origin}: ${(e as Error).message}`, { cause: e });
+    throw failed(e);
   }
   let text = '';
   try {
@@ -54,7 +65,7 @@ export async function providerRequest(url: string, init: {
       if (text.length > MAX_BODY) { res.body.destroy(); throw new Error('response too large'); }
     }
   } catch (e) {
-    throw new ProviderDown(`${new URL(url).origin}: ${(e as Error).message}`, { cause: e });
+    throw failed(e);
   }
   if (res.statusCode >= 500 || TRANSIENT_4XX.has(res.statusCode)) throw new ProviderDown(`${new URL(url).origin}${new URL(url).pathname} answered ${res.statusCode}`);
   let json: Record<string, unknown> | undefined;

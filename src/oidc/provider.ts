@@ -42,17 +42,17 @@ export function wantsOpenId(config: Config): boolean {
  * asymmetric one is accepted (the JWKS key must fit it; `none` and HS* stay
  * refused), so an ES256 or PS256 provider works as well as an RS256 one.
  */
-function prepare(config: Config, metadata: ProviderMetadata, clock: Clock): ReadyProvider {
+function prepare(config: Config, metadata: ProviderMetadata, clock: Clock, deadlineMs?: number): ReadyProvider {
   return {
     metadata,
     issuer: config.issuer ?? metadata.issuer,
-    tokens: createTokenClient(config, metadata),
+    tokens: createTokenClient(config, metadata, { deadlineMs }),
     keyFor: metadata.jwks_uri ? createJwksResolver(metadata.jwks_uri, { clock }) : undefined,
     algorithms: config.issuer ? allowedAlgorithms(metadata.id_token_signing_alg_values_supported) : ASYMMETRIC_ALGS,
   };
 }
 
-export function startProvider(config: Config, log: FastifyBaseLogger, { backoffMs = DEFAULT_BACKOFF_MS, maxBackoffMs = DEFAULT_MAX_BACKOFF_MS, clock = systemClock } = {}): Provider {
+export function startProvider(config: Config, log: FastifyBaseLogger, { backoffMs = DEFAULT_BACKOFF_MS, maxBackoffMs = DEFAULT_MAX_BACKOFF_MS, clock = systemClock, deadlineMs }: { backoffMs?: number; maxBackoffMs?: number; clock?: Clock; deadlineMs?: number } = {}): Provider {
   let ready: ReadyProvider | undefined;
   let error: string | undefined = 'discovery has not completed yet';
   let timer: NodeJS.Timeout | undefined;
@@ -63,7 +63,7 @@ export function startProvider(config: Config, log: FastifyBaseLogger, { backoffM
   const settle = (p: ReadyProvider) => { ready = p; error = undefined; resolveLoaded(p); };
 
   if (!config.issuer) {
-    settle(prepare(config, explicitMetadata(config), clock));
+    settle(prepare(config, explicitMetadata(config), clock, deadlineMs));
   } else {
     const issuer = config.issuer;
     let attempt = 0;
@@ -71,7 +71,7 @@ export function startProvider(config: Config, log: FastifyBaseLogger, { backoffM
       try {
         const metadata = await discover(issuer, { needsJwks: wantsOpenId(config) });
         if (stopped) return;
-        settle(prepare(config, metadata, clock));
+        settle(prepare(config, metadata, clock, deadlineMs));
         log.info({ issuer, attempts: attempt + 1 }, 'provider metadata loaded');
       } catch (e) {
         if (stopped) return;

@@ -47,14 +47,15 @@ export interface TokenClient {
   userinfo(accessToken: string): Promise<Record<string, unknown>>;
 }
 
-export function createTokenClient(config: Config, metadata: ProviderMetadata): TokenClient {
+/** `deadlineMs`: the total deadline of each call (default: src/oidc/http.ts PROVIDER_DEADLINE_MS). */
+export function createTokenClient(config: Config, metadata: ProviderMetadata, { deadlineMs }: { deadlineMs?: number } = {}): TokenClient {
   const methods = metadata.token_endpoint_auth_methods_supported;
   const usePost = Boolean(methods?.length && !methods.includes('client_secret_basic') && methods.includes('client_secret_post'));
   const auth: Record<string, string> = usePost ? {} : { authorization: basicAuth(config.clientId, config.clientSecret) };
   const credentials = usePost ? { client_id: config.clientId, client_secret: config.clientSecret } : { client_id: config.clientId };
 
   const tokenRequest = async (form: Record<string, string | undefined>): Promise<TokenSet> => {
-    const res = await providerRequest(metadata.token_endpoint, { headers: auth, form: { ...form, ...credentials } });
+    const res = await providerRequest(metadata.token_endpoint, { headers: auth, form: { ...form, ...credentials }, deadlineMs });
     return asTokenSet(res);
   };
 
@@ -77,13 +78,13 @@ export function createTokenClient(config: Config, metadata: ProviderMetadata): T
     },
     async revoke(token, hint) {
       if (!metadata.revocation_endpoint) return false;
-      const res = await providerRequest(metadata.revocation_endpoint, { headers: auth, form: { token, token_type_hint: hint, ...credentials } });
+      const res = await providerRequest(metadata.revocation_endpoint, { headers: auth, form: { token, token_type_hint: hint, ...credentials }, deadlineMs });
       if (res.status !== 200) throw new GrantRejected(String(res.json?.error ?? 'revocation_failed'), res.status);
       return true;
     },
     async userinfo(accessToken) {
       if (!metadata.userinfo_endpoint) return {};
-      const res = await providerRequest(metadata.userinfo_endpoint, { headers: { authorization: `Bearer ${accessToken}` } });
+      const res = await providerRequest(metadata.userinfo_endpoint, { headers: { authorization: `Bearer ${accessToken}` }, deadlineMs });
       if (res.status !== 200 || !res.json) throw new GrantRejected(String(res.json?.error ?? 'userinfo_failed'), res.status);
       return res.json;
     },

@@ -9,7 +9,7 @@ import type { StoreLogger } from './redis-store.js';
 export async function createStore(config: Config, clock: Clock, logger?: StoreLogger): Promise<SessionStore> {
   if (config.sessionStore === 'redis') {
     const { createRedisStore } = await import('./redis-store.js');
-    return createRedisStore({ url: config.redisUrl, secrets: config.sessionSecrets, maxAge: config.maxAge, logger });
+    return createRedisStore({ ...config.redis, secrets: config.sessionSecrets, maxAge: config.maxAge, logger });
   }
   return createMemoryStore({ clock });
 }

@@ -3,7 +3,8 @@
 // oldest are evicted once `maxEntries` is reached, so a flood of logins cannot
 // exhaust memory.
 import { systemClock, type Clock } from '../clock.js';
-import type { SessionData, SessionStore } from './store.js';
+import type { Lease, SessionData, SessionStore } from './store.js';
+import { releaseWatch } from './release-watch.js';
 
 export const DEFAULT_MAX_ENTRIES = 100_000;
 export const DEFAULT_SWEEP_MS = 60_000;
@@ -60,14 +61,17 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
     index(bySub, e.data.sub, id, false);
   });
   const seen = new ExpiringMap<true>(maxEntries, clock);
-  const locks = new ExpiringMap<symbol>(maxEntries, clock);
+  const leases = new ExpiringMap<symbol>(maxEntries, clock);
+  /** Who waits for the release of a session's lease (in-process wake-up). */
+  const waiters = new Map<string, Set<() => void>>();
+  const released = (id: string) => { for (const wake of waiters.get(id) ?? []) wake(); };
   const write = (id: string, data: SessionData, ttlSeconds: number) => {
     const expiresAt = clock.now() + Math.max(0, ttlSeconds) * 1000;
     sessions.set(id, { data: { ...data }, expiresAt }, expiresAt);
     index(bySid, data.sid, id, true);
     index(bySub, data.sub, id, true);
   };
-  const sweeper = setInterval(() => { sessions.sweep(); seen.sweep(); locks.sweep(); }, sweepMs);
+  const sweeper = setInterval(() => { sessions.sweep(); seen.sweep(); leases.sweep(); }, sweepMs);
   sweeper.unref();
 
   return {
@@ -81,7 +85,8 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
     async set(id, data, ttlSeconds) {
       write(id, data, ttlSeconds);
     },
-    async update(id, data, ttlSeconds) {
+    async update(id, data, ttlSeconds, lease) {
+      if (lease && !(await lease.renew())) return false;
       if (!sessions.get(id)) return false;
       write(id, data, ttlSeconds);
       return true;
@@ -104,11 +109,33 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
       seen.set(key, true, clock.now() + ttlSeconds * 1000);
       return true;
     },
-    async lock(name, ttlMs) {
-      if (locks.get(name)) return undefined;
-      const token = Symbol(name);
-      locks.set(name, token, clock.now() + ttlMs);
-      return async () => { if (locks.get(name) === token) locks.delete(name); };
+    async lease(id, ttlMs) {
+      if (leases.get(id)) return undefined;
+      const token = Symbol(id);
+      leases.set(id, token, clock.now() + ttlMs);
+      const lease: Lease = {
+        async renew() {
+          if (leases.get(id) !== token) return false;
+          leases.set(id, token, clock.now() + ttlMs);
+          return true;
+        },
+        async release() {
+          if (leases.get(id) === token) leases.delete(id);
+          released(id);
+        },
+      };
+      return lease;
+    },
+    async onRelease(id) {
+      const { watch, wake } = releaseWatch(() => {
+        const s = waiters.get(id);
+        s?.delete(wake);
+        if (s && !s.size) waiters.delete(id);
+      });
+      let set = waiters.get(id);
+      if (!set) waiters.set(id, (set = new Set()));
+      set.add(wake);
+      return watch;
     },
     async ping() {},
     size() { return sessions.size; },

@@ -1,18 +1,16 @@
-// The shared session store: many gateway instances, one truth (ioredis).
-// - every key is namespaced (`bff:` by default) and its name reveals nothing:
-//   a session is `s:` + SHA-256 of its 256-bit random id (so the name does
-//   not change when SESSION_SECRET rotates), a lock `l:` + SHA-256 of its
-//   name; a provider session (sid), a subject (sub) and a remembered value
-//   (jti), which can be guessable, are named by an HMAC under a key derived
-//   from a SESSION_SECRET: written under the first, looked up under all;
+// The shared session store: many gateway instances, one truth (ioredis; a
+// standalone Redis, Sentinel or Cluster: src/session/redis-connection.ts).
+// - every key is namespaced (`bff:` by default) and its name reveals nothing,
+//   and all keys of one session share one hash slot (src/session/redis-keys.ts);
 // - every value is sealed with AES-256-GCM under a key derived from the first
 //   SESSION_SECRET (src/session/crypto.ts), bound to its key name: a dump shows
 //   no token, no claim, and a value copied to another key does not open;
 // - a session's Redis TTL is its idle/absolute lifetime: Redis expires it,
 //   by its own clock (so this file reads the system's, not an injected one);
 // - reading a session is one GET; the idle touch is a PEXPIRE, never a
-//   rewrite of the data; a write (login, refresh) is one round trip (SET +
-//   index updates pipelined);
+//   rewrite of the data; a refresh's write is one script; a login's write is
+//   two round trips: the index entries (one command per index set, each in
+//   its own slot), then the session;
 // - the remaining lifetime a read reports comes from what this process last
 //   learnt of the key's TTL (its own write or touch, or a PTTL sent with the
 //   GET), for TTL_KNOWLEDGE_MS at most: a lower bound, since only touches
@@ -23,23 +21,28 @@
 //   a value read again unchanged is not decrypted again (the last opened value
 //   of each recent key is kept, bounded, in memory: it is the plaintext of a
 //   session this process served a moment ago anyway);
-// - the back-channel index (sid, sub -> session key names) is a set per key
+// - the back-channel index (sid, sub -> session hashes) is a set per key
 //   that lives as long as the longest absolute lifetime of its members (a
-//   touch extends a session, not its index entries) and drops dead members;
-// - locks are SET NX PX with a random token, released by their owner only;
+//   touch extends a session, not its index entries); ending by index reads
+//   the set, then deletes each session in its own slot;
+// - the refresh lease is SET NX PX with a random token, renewed and released
+//   by its holder only (a script that checks the token), and a refresh's
+//   write checks, in the same script, that the lease is still its own
+//   (fencing); its release is announced (src/session/redis-release.ts);
 // - commands time out (COMMAND_TIMEOUT_MS) and are never queued while Redis is
 //   down: callers fail fast (503), and reconnection goes on in the background.
 //   Only before the first connection do commands wait for it (up to
 //   CONNECT_TIMEOUT_MS), so that a gateway's first requests don't fail.
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Cluster, RedisOptions } from 'ioredis';
 import { createSealer, deriveKey } from './crypto.js';
-import type { SessionData, SessionStore } from './store.js';
+import type { Lease, SessionData, SessionStore } from './store.js';
+import { COMMAND_TIMEOUT_MS, connectRedis, watchConnection, type RedisClient, type RedisKind, type RedisTopology, type StoreLogger } from './redis-connection.js';
+import { FENCED_UPDATE, INDEX_ADD, INDEX_PRUNE_AT, RELEASE, RENEW, hashOfMember, leaseKeyOf, legacySessionKeyOf, sessionKeyOf, sha256 } from './redis-keys.js';
+import { createReleaseBus } from './redis-release.js';
 
+export { COMMAND_TIMEOUT_MS, CONNECT_TIMEOUT_MS, MAX_RECONNECT_DELAY_MS, type StoreLogger } from './redis-connection.js';
 export const KEY_PREFIX = 'bff:';
-export const COMMAND_TIMEOUT_MS = 1_000;
-export const CONNECT_TIMEOUT_MS = 2_000;
-export const MAX_RECONNECT_DELAY_MS = 2_000;
 /** The absolute session lifetime assumed for the index when none is given (SESSION_MAX_AGE's default). */
 export const DEFAULT_MAX_AGE_S = 86_400;
 /** Sessions whose key name, last opened value and known TTL are kept in memory (per process). */
@@ -47,35 +50,8 @@ export const OPENED_CACHE = 10_000;
 /** How long what this process learnt of a session's TTL stands in for a PTTL. */
 export const TTL_KNOWLEDGE_MS = 5_000;
 
-/** Deletes every session key listed in the sets KEYS, then the sets; returns how many sessions existed. */
-const DESTROY_INDEXED = `local n = 0
-for _, set in ipairs(KEYS) do
-  for _, m in ipairs(redis.call('smembers', set)) do n = n + redis.call('del', ARGV[1] .. m) end
-  redis.call('del', set)
-end
-return n`;
-const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
-/** Drops members whose session is gone, SADD ARGV[1], raises the set's TTL to at least ARGV[2] ms. */
-const INDEX_ADD = `for _, m in ipairs(redis.call('smembers', KEYS[1])) do
-  if redis.call('exists', ARGV[3] .. m) == 0 then redis.call('srem', KEYS[1], m) end
-end
-redis.call('sadd', KEYS[1], ARGV[1])
-local t = redis.call('pttl', KEYS[1])
-if t < tonumber(ARGV[2]) then redis.call('pexpire', KEYS[1], ARGV[2]) end
-return 1`;
-/** 0 when any of KEYS exists (remembered under any secret); else SET KEYS[1] for ARGV[1] seconds, 1. */
-const REMEMBER = `for _, k in ipairs(KEYS) do if redis.call('exists', k) == 1 then return 0 end end
-redis.call('set', KEYS[1], '1', 'EX', ARGV[1])
-return 1`;
-
-/** What the store says about its connection (a pino logger fits). */
-export interface StoreLogger {
-  warn(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-}
-
-export interface RedisStoreOptions {
-  /** redis://[:password@]host:port[/db] or rediss:// (TLS). */
+export interface RedisStoreOptions extends Partial<Omit<RedisTopology, 'url'>> {
+  /** redis://[[user]:password@]host:port[/db] or rediss:// (TLS); with sentinels or cluster nodes, their user, password and TLS. */
   url: string;
   /** SESSION_SECRET: the first seals and names, all open and look up. */
   secrets: string[];
@@ -89,68 +65,42 @@ export interface RedisStoreOptions {
 
 interface Scripts {
   bffRelease(key: string, token: string): Promise<number>;
-  bffDestroyIndexed(numKeys: number, ...args: (string | number)[]): Promise<number>;
-  bffRemember(numKeys: number, ...args: (string | number)[]): Promise<number>;
+  bffRenew(key: string, token: string, ttlMs: number): Promise<number>;
+  bffFencedUpdate(lease: string, key: string, token: string, value: Buffer, ttlMs: number): Promise<number>;
+  bffIndexAdd(key: string, member: string, ttlMs: number): Promise<number>;
 }
-interface IndexPipeline { bffIndexAdd(key: string, member: string, ttlMs: number, prefix: string): unknown }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+export type RedisStore = SessionStore & { client: RedisClient; topology: RedisKind };
 
-export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = DEFAULT_MAX_AGE_S, logger, redisOptions }: RedisStoreOptions): SessionStore & { client: Redis } {
-  const client = new Redis(url, {
-    lazyConnect: false,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    retryStrategy: (times) => Math.min(times * 100, MAX_RECONNECT_DELAY_MS),
-    keyPrefix: prefix,
-    enableAutoPipelining: true,
-    ...redisOptions,
-  });
+export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = DEFAULT_MAX_AGE_S, logger, redisOptions, ...topology }: RedisStoreOptions): RedisStore {
+  const { client, kind } = connectRedis({ url, ...topology }, prefix, redisOptions);
   client.defineCommand('bffRelease', { numberOfKeys: 1, lua: RELEASE });
+  client.defineCommand('bffRenew', { numberOfKeys: 1, lua: RENEW });
+  client.defineCommand('bffFencedUpdate', { numberOfKeys: 2, lua: FENCED_UPDATE });
   client.defineCommand('bffIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD });
-  client.defineCommand('bffDestroyIndexed', { lua: DESTROY_INDEXED });
-  client.defineCommand('bffRemember', { lua: REMEMBER });
   const scripts = client as unknown as Scripts;
+  const bus = createReleaseBus(client, kind, prefix);
 
-  // one line per outage, not one per reconnection attempt; never the URL (it may hold a password)
-  let everReady = false;
-  let down = false;
-  client.on('error', (e: Error & { code?: string }) => {
-    if (down) return;
-    down = true;
-    logger?.warn({ reason: e.code ?? e.message }, everReady ? 'session store connection lost' : 'session store not reachable yet');
-  });
-  client.on('ready', () => {
-    if (down) logger?.info({}, 'session store connected again');
-    down = false;
-    everReady = true;
-  });
-  const firstConnection = new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, CONNECT_TIMEOUT_MS);
-    timer.unref();
-    client.once('ready', () => { clearTimeout(timer); resolve(); });
-  });
-  // before the first connection, commands wait for it (bounded by
-  // firstConnection's timer); afterwards they fail fast, with no await at all:
-  // `if (!everReady) await firstConnection;`
+  const connection = watchConnection(client, kind, logger);
+  // before the first connection, commands wait for it (bounded); afterwards
+  // they fail fast, with no await at all: `if (!everReady()) await firstConnection;`
+  const everReady = connection.everReady;
+  const firstConnection = connection.first;
 
   const sealer = createSealer(secrets, 'bff session-store v1');
   const nameKeys = secrets.map((s) => deriveKey(s, 'bff redis key names v1'));
   /** The key names of a guessable value under every secret; the first is the one to write. */
   const names = (kind: string, value: string) => nameKeys.map((k) => `${kind}:${createHmac('sha256', k).update(value).digest('base64url')}`);
-  // the key name of a session id, and the last value opened under each key
-  // (bounded; cleared when full, like the cookie cache of plugins/session.ts)
-  const keyNames = new Map<string, string>();
-  const sessionKey = (id: string) => {
-    let key = keyNames.get(id);
-    if (key === undefined) {
-      if (keyNames.size >= OPENED_CACHE) keyNames.clear();
-      key = `s:${sha256(id)}`;
-      keyNames.set(id, key);
+  // the hash of a session id (bounded; cleared when full, like the cookie cache of plugins/session.ts)
+  const hashes = new Map<string, string>();
+  const hashOf = (id: string) => {
+    let hash = hashes.get(id);
+    if (hash === undefined) {
+      if (hashes.size >= OPENED_CACHE) hashes.clear();
+      hash = sha256(id);
+      hashes.set(id, hash);
     }
-    return key;
+    return hash;
   };
   const opened = new Map<string, { sealed: Buffer; data: SessionData }>();
   /** Key → when this process learnt its TTL, and when the key expires at the earliest (epoch ms). */
@@ -159,6 +109,7 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     if (ttls.size >= OPENED_CACHE) ttls.clear();
     ttls.set(key, { learnt: now, expiresAt: now + ttlMs });
   };
+  const forget = (key: string) => { opened.delete(key); ttls.delete(key); };
   const ms = (seconds: number) => Math.max(1, Math.ceil(seconds * 1000));
 
   const decode = (key: string, buf: Buffer | null): SessionData | undefined => {
@@ -174,41 +125,82 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     opened.set(key, { sealed: buf, data });
     return { ...data };
   };
-  const check = (res: [Error | null, unknown][] | null) => {
-    if (!res) throw new Error('redis pipeline failed');
-    const failed = res.find(([e]) => e);
-    if (failed) throw failed[0];
-    return res.map(([, v]) => v);
+
+  /** Ends the sessions an index member names (today's and the legacy key); resolves how many were live. */
+  const deleteSessions = async (members: string[]) => {
+    const gone = await Promise.all([...new Set(members.map(hashOfMember))].map(async (hash) => {
+      const key = sessionKeyOf(hash);
+      forget(key);
+      const [now, old] = await Promise.all([client.del(key), client.del(legacySessionKeyOf(hash))]);
+      return now + old > 0 ? 1 : 0;
+    }));
+    return gone.reduce<number>((a, b) => a + b, 0);
+  };
+  /** Drops from index `set` the sessions that have ended (each checked in its own slot). */
+  const prune = async (set: string) => {
+    const members = await client.smembers(set);
+    const live = await Promise.all(members.map((m) => client.exists(sessionKeyOf(hashOfMember(m)), legacySessionKeyOf(hashOfMember(m))).catch(() => 1)));
+    const dead = members.filter((_, i) => live[i] === 0);
+    if (dead.length) await client.srem(set, ...dead);
+  };
+  const index = async (set: string, hash: string, ttlMs: number) => {
+    const size = await scripts.bffIndexAdd(set, hash, ttlMs);
+    if (size > INDEX_PRUNE_AT) prune(set).catch(() => {});
   };
 
   /**
-   * One round trip: the sealed value (bound to its key) and the back-channel
-   * index entries. onlyIfLive: SET XX, so a session destroyed meanwhile (a
-   * logout during a refresh) stays destroyed; resolves whether it was written.
+   * The back-channel index entries, then the sealed value (bound to its
+   * key). onlyIfLive (an update): SET XX, so a session destroyed
+   * meanwhile (a logout during a refresh) stays destroyed; with a lease, only
+   * while the lease is still held (fencing). Resolves whether it was written.
    */
-  async function write(id: string, data: SessionData, ttlSeconds: number, onlyIfLive: boolean): Promise<boolean> {
-    if (!everReady) await firstConnection;
+  async function write(id: string, data: SessionData, ttlSeconds: number, onlyIfLive: boolean, lease?: RedisLease): Promise<boolean> {
+    if (!everReady()) await firstConnection;
     const ttl = ms(ttlSeconds);
-    const key = sessionKey(id);
+    const hash = hashOf(id);
+    const key = sessionKeyOf(hash);
     // the index must find the session for as long as touches can keep it alive: its absolute lifetime
     const absolute = (data.createdAt + maxAge) * 1000 - Date.now();
     const indexTtl = Math.max(ttl, Number.isFinite(absolute) ? Math.ceil(absolute) : 0);
     const value = sealer.seal(JSON.stringify(data), key);
-    const p = onlyIfLive ? client.pipeline().set(key, value, 'PX', ttl, 'XX') : client.pipeline().set(key, value, 'PX', ttl);
-    const index = p as unknown as IndexPipeline;
-    if (data.sid) index.bffIndexAdd(names('sid', data.sid)[0], key, indexTtl, prefix);
-    if (data.sub) index.bffIndexAdd(names('sub', data.sub)[0], key, indexTtl, prefix);
-    const [written] = check(await p.exec());
-    if (written === 'OK') learnTtl(key, ttl);
-    return written === 'OK';
+    // a new session's index entries first: a session is never stored without
+    // what lets a back-channel logout find it (in other slots under Cluster,
+    // which can fail on their own); an update keeps its sid and sub
+    if (!onlyIfLive) {
+      await Promise.all([
+        data.sid ? index(names('sid', data.sid)[0], hash, indexTtl) : undefined,
+        data.sub ? index(names('sub', data.sub)[0], hash, indexTtl) : undefined,
+      ]);
+    }
+    const written = lease
+      ? (await scripts.bffFencedUpdate(leaseKeyOf(hash), key, lease.token, value, ttl)) === 1
+      : (await (onlyIfLive ? client.set(key, value, 'PX', ttl, 'XX') : client.set(key, value, 'PX', ttl))) === 'OK';
+    if (written) learnTtl(key, ttl);
+    return written;
   }
+
+  /** A session stored before hash tags: moved under its new name (then read as any other). */
+  async function readLegacy(id: string, hash: string): Promise<{ data: SessionData; pttl: number } | undefined> {
+    const old = legacySessionKeyOf(hash);
+    const [value, pttl] = await Promise.all([client.getBuffer(old), client.pttl(old)]);
+    const data = value && pttl > 0 ? decode(old, value) : undefined;
+    if (!data) return undefined;
+    forget(old);
+    await write(id, data, pttl / 1000, false);
+    await client.del(old);
+    return { data, pttl };
+  }
+
+  interface RedisLease extends Lease { token: string }
 
   return {
     kind: 'redis',
+    topology: kind,
     client,
     async get(id) {
-      if (!everReady) await firstConnection;
-      const key = sessionKey(id);
+      if (!everReady()) await firstConnection;
+      const hash = hashOf(id);
+      const key = sessionKeyOf(hash);
       const now = Date.now();
       const known = ttls.get(key);
       if (known && now - known.learnt < TTL_KNOWLEDGE_MS && known.expiresAt > now) {
@@ -218,6 +210,10 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
       }
       // auto-pipelined: one write with the other requests of this turn
       const [value, pttl] = await Promise.all([client.getBuffer(key), client.pttl(key)]);
+      if (!value) {
+        const moved = await readLegacy(id, hash);
+        return moved && { data: moved.data, expiresIn: moved.pttl / 1000 };
+      }
       const data = decode(key, value);
       if (!data || pttl <= 0) return data && { data, expiresIn: 0 };
       learnTtl(key, pttl, now);
@@ -226,47 +222,75 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     async set(id, data, ttlSeconds) {
       await write(id, data, ttlSeconds, false);
     },
-    async update(id, data, ttlSeconds) {
-      return write(id, data, ttlSeconds, true);
+    async update(id, data, ttlSeconds, lease) {
+      return write(id, data, ttlSeconds, true, lease as RedisLease | undefined);
     },
     async touch(id, ttlSeconds) {
-      if (!everReady) await firstConnection;
-      const key = sessionKey(id);
+      if (!everReady()) await firstConnection;
+      const key = sessionKeyOf(hashOf(id));
       if (await client.pexpire(key, ms(ttlSeconds)) === 1) learnTtl(key, ms(ttlSeconds));
     },
     async destroy(id) {
-      if (!everReady) await firstConnection;
-      const key = sessionKey(id);
-      opened.delete(key);
-      ttls.delete(key);
-      await client.del(key);
+      if (!everReady()) await firstConnection;
+      await deleteSessions([hashOf(id)]);
     },
     async destroyBy({ sid, sub }) {
-      const keys = sid ? names('sid', sid) : sub ? names('sub', sub) : undefined;
-      if (!keys) return 0;
-      if (!everReady) await firstConnection;
-      return scripts.bffDestroyIndexed(keys.length, ...keys, prefix);
+      const sets = sid ? names('sid', sid) : sub ? names('sub', sub) : undefined;
+      if (!sets) return 0;
+      if (!everReady()) await firstConnection;
+      // per slot: each set read, its sessions deleted one command each, then
+      // the members read removed (a session indexed meanwhile stays indexed)
+      const members = await Promise.all(sets.map((set) => client.smembers(set)));
+      const n = await deleteSessions(members.flat());
+      await Promise.all(sets.map((set, i) => (members[i].length ? client.srem(set, ...members[i]) : undefined)));
+      return n;
     },
     async remember(value, ttlSeconds) {
-      if (!everReady) await firstConnection;
-      const keys = names('seen', value);
-      return (await scripts.bffRemember(keys.length, ...keys, Math.max(1, Math.ceil(ttlSeconds)))) === 1;
+      if (!everReady()) await firstConnection;
+      const [first, ...older] = names('seen', value);
+      // one key per command: written under the first secret's name only (NX),
+      // looked up under the others' (read-only since the rotation)
+      const [created, ...known] = await Promise.all([
+        client.set(first, '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)), 'NX'),
+        ...older.map((k) => client.exists(k)),
+      ]);
+      return created === 'OK' && known.every((n) => n === 0);
     },
-    async lock(lockName, ttlMs) {
-      if (!everReady) await firstConnection;
-      const key = `l:${sha256(lockName)}`;
+    async lease(id, ttlMs) {
+      if (!everReady()) await firstConnection;
+      const hash = hashOf(id);
+      const key = leaseKeyOf(hash);
       const token = randomBytes(16).toString('base64url');
-      const r = await client.set(key, token, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
-      if (r !== 'OK') return undefined;
-      return async () => { await scripts.bffRelease(key, token); };
+      const ttl = Math.max(1, Math.ceil(ttlMs));
+      if (await client.set(key, token, 'PX', ttl, 'NX') !== 'OK') return undefined;
+      const lease: RedisLease = {
+        token,
+        renew: async () => (await scripts.bffRenew(key, token, ttl)) === 1,
+        async release() {
+          await scripts.bffRelease(key, token);
+          await bus.announce(hash);
+        },
+      };
+      return lease;
+    },
+    async onRelease(id) {
+      if (!everReady()) await firstConnection;
+      return bus.listen(hashOf(id));
     },
     async ping() {
-      if (!everReady) await firstConnection;
-      await client.ping();
+      // a readiness probe waits for the first connection less long than its
+      // own 2 s limit (plugins/health.ts), so that it says `unavailable`, not `timeout`
+      if (!everReady()) await Promise.race([firstConnection, new Promise((r) => setTimeout(r, COMMAND_TIMEOUT_MS))]);
+      // under Cluster every primary must answer: a shard that is failing over is not ready
+      const primaries = kind === 'cluster' ? (client as Cluster).nodes('master') : [];
+      if (primaries.length) await Promise.all(primaries.map((node) => node.ping()));
+      else await client.ping();
     },
     async close() {
-      if (client.status === 'ready') await client.quit().catch(() => client.disconnect());
-      else client.disconnect();
+      bus.close();
+      if (client.status === 'ready') await client.quit().catch(() => {});
+      // also after QUIT: disconnect() is what stops a Sentinel client's failover detector
+      client.disconnect();
     },
   };
 }

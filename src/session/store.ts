@@ -30,6 +30,24 @@ export interface StoredSession {
   expiresIn: number;
 }
 
+/**
+ * A session's refresh lease: exclusive while held, expiring by itself when
+ * its holder stops renewing it (a holder that died).
+ */
+export interface Lease {
+  /** Extends the lease by its TTL while it is still this holder's; resolves false once it was lost. */
+  renew(): Promise<boolean>;
+  /** Ends the lease if it is still this holder's, and wakes whoever waits for it (onRelease). */
+  release(): Promise<void>;
+}
+
+/** Listening for the release of a session's lease (SessionStore.onRelease). */
+export interface ReleaseWatch {
+  /** Resolves true when the lease is released (a release since the last wait counts), false after `ms`. */
+  wait(ms: number): Promise<boolean>;
+  stop(): void;
+}
+
 export interface SessionStore {
   readonly kind: 'memory' | 'redis';
   get(id: string): Promise<StoredSession | undefined>;
@@ -38,9 +56,11 @@ export interface SessionStore {
   /**
    * Replaces the data of a session that still exists, atomically (a refresh's
    * write): resolves false and writes nothing when it has ended meanwhile
-   * (logout, back-channel logout), so an ended session is never resurrected.
+   * (logout, back-channel logout), so an ended session is never resurrected;
+   * with `lease` (fencing), also when that lease is no longer held: a token
+   * set got under a lease that lapsed is discarded.
    */
-  update(id: string, data: SessionData, ttlSeconds: number): Promise<boolean>;
+  update(id: string, data: SessionData, ttlSeconds: number, lease?: Lease): Promise<boolean>;
   /**
    * Extends the lifetime of an existing session without writing its data (the
    * idle clock): a touch can never overwrite tokens a concurrent refresh wrote.
@@ -58,10 +78,15 @@ export interface SessionStore {
    */
   remember(key: string, ttlSeconds: number): Promise<boolean>;
   /**
-   * A short exclusive lock (refresh single-flight). Resolves a release
-   * function when taken, undefined when another holder has it.
+   * The refresh lease of session `id` for `ttlMs` (refresh single-flight):
+   * resolves the lease when taken, undefined when another holder has it.
    */
-  lock(name: string, ttlMs: number): Promise<(() => Promise<void>) | undefined>;
+  lease(id: string, ttlMs: number): Promise<Lease | undefined>;
+  /**
+   * Listens for the release of session `id`'s lease, by this process or any
+   * other sharing the store; resolves once listening (rejects when it cannot).
+   */
+  onRelease(id: string): Promise<ReleaseWatch>;
   /** Resolves when the store answers; rejects otherwise. */
   ping(): Promise<void>;
   /** Number of live sessions when the engine can tell cheaply (metrics). */

@@ -20,7 +20,7 @@ import type { TokenTarget } from '../oidc/token-client.js';
 import type { SessionRequest, Sessions } from '../session/sessions.js';
 import type { SessionData } from '../session/store.js';
 import { systemClock, type Clock } from '../clock.js';
-import { createRefresher, refreshDue, RefreshFailed } from './refresh.js';
+import { createRefresher, refreshDue, RefreshFailed, type RefreshTimings } from './refresh.js';
 import { createClientCredentials, ClientTokenUnavailable } from './client-credentials.js';
 
 /** What a route's policy sends upstream: the token (none: undefined) and the session it came from. */
@@ -41,11 +41,13 @@ export interface TokensDeps {
   provider: Provider;
   metrics: Pick<Metrics, 'refreshes' | 'storeErrors'>;
   clock?: Clock;
+  /** The refresh lease's TTL and waits (tests shorten them). */
+  refreshTimings?: Partial<RefreshTimings>;
 }
 
 export type Tokens = ReturnType<typeof createTokens>;
 
-export function createTokens({ config, sessions, provider, metrics, clock = systemClock }: TokensDeps) {
+export function createTokens({ config, sessions, provider, metrics, clock = systemClock, refreshTimings }: TokensDeps) {
   const refresher = createRefresher({
     store: sessions.store,
     provider: () => provider.current(),
@@ -53,6 +55,7 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
     skew: config.refreshSkew,
     onRefresh: (outcome) => metrics.refreshes.inc({ outcome }),
     clock,
+    timings: refreshTimings,
   });
   const clientTokens = createClientCredentials({ provider: () => provider.current(), skew: config.refreshSkew, clock });
 

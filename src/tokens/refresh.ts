@@ -1,9 +1,19 @@
 // Keeps a session's access token fresh before it is proxied.
 // - a refresh is due when the token expires within TOKEN_REFRESH_SKEW;
 // - one refresh per session: concurrent requests of this instance share one
-//   promise, and instances sharing a store take the store's lock, check again
-//   whether the refresh is still needed (another holder may have done it),
-//   and otherwise wait for the refreshed tokens;
+//   promise, and instances sharing a store take the session's refresh lease,
+//   check again whether the refresh is still needed (another holder may have
+//   done it), and otherwise wait for the refreshed tokens;
+// - the lease cannot lapse under a slow provider: its holder renews it every
+//   third of its TTL while the provider call runs, and the call itself has a
+//   total deadline (src/oidc/http.ts); a token set got under a lease that
+//   was lost all the same (the holder stalled longer than the TTL) is
+//   discarded, never written (fencing: the write checks the lease in the
+//   same atomic step), and the caller gets 503 with the session kept: a
+//   second refresh with the same refresh token is never the gateway's doing;
+// - those who wait for another holder (of this instance or another) are
+//   woken by the release of its lease (publish/subscribe), with a fallback
+//   timeout (WAKE_FALLBACK_MS) in case the holder died or the message was lost;
 // - a rotated refresh token replaces the old one in the same write;
 // - `invalid_grant` (any 4xx refusal of the grant) ends the session: 401;
 // - an unreachable provider, a 5xx, 408 or 429 keeps the session: 503; so
@@ -17,12 +27,12 @@
 //   the tokens it got are revoked;
 // - without a refresh token the session ends when the access token expires;
 // - a route's token for another API (resource/audience/scopes) is obtained
-//   with the refresh token under the same per-session lock and single flight,
+//   with the refresh token under the same per-session lease and single flight,
 //   since with rotation every use of the refresh token replaces it: the
 //   rotated one is written with the route's token (store.update).
 // @see https://www.rfc-editor.org/rfc/rfc6749#section-6
 // @see https://openid.net/specs/openid-connect-core-1_0.html#RefreshTokenResponse
-import type { SessionData, SessionStore } from '../session/store.js';
+import type { Lease, ReleaseWatch, SessionData, SessionStore } from '../session/store.js';
 import type { ReadyProvider } from '../oidc/provider.js';
 import { verifyIdToken } from '../oidc/verify-id-token.js';
 import { ProviderDown } from '../oidc/http.js';
@@ -31,13 +41,23 @@ import { systemClock, type Clock } from '../clock.js';
 import { targetKey } from './client-credentials.js';
 
 /**
- * Longer than the slowest provider call can take (src/oidc/http.ts: connect
- * 5 s + headers 10 s + body 10 s), so a slow owner never loses its lock and
- * lets a second instance present the same, already rotated, refresh token.
+ * The refresh lease's TTL: renewed every third of it by its holder, so it
+ * only lapses when the holder stops (died, or stalled for this long); then
+ * another instance may take over after at most this long.
  */
-export const LOCK_TTL_MS = 30_000;
-export const WAIT_STEP_MS = 50;
+export const LEASE_TTL_MS = 10_000;
+/** How long a waiter sleeps when no release is announced (a dead holder, a lost message) before it looks again. */
+export const WAKE_FALLBACK_MS = 1_000;
+/** How long a caller waits for another holder's refresh before it answers 503. */
 export const MAX_WAIT_MS = 20_000;
+
+/** The refresh's timings (tests shorten them). */
+export interface RefreshTimings {
+  leaseTtlMs: number;
+  wakeFallbackMs: number;
+  maxWaitMs: number;
+}
+export const DEFAULT_REFRESH_TIMINGS: RefreshTimings = { leaseTtlMs: LEASE_TTL_MS, wakeFallbackMs: WAKE_FALLBACK_MS, maxWaitMs: MAX_WAIT_MS };
 
 /** Why a refresh did not produce a usable session. */
 export class RefreshFailed extends Error {
@@ -67,6 +87,7 @@ export interface RefreshDeps {
   skew: number;
   onRefresh?: (outcome: 'success' | 'rejected' | 'unavailable') => void;
   clock?: Clock;
+  timings?: Partial<RefreshTimings>;
 }
 
 /** How a refresh's tokens enter the session: its own token, or a route's (`expiresAt`: epoch seconds). */
@@ -83,6 +104,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createRefresher(deps: RefreshDeps) {
   const { store, skew, clock = systemClock } = deps;
+  const { leaseTtlMs, wakeFallbackMs, maxWaitMs } = { ...DEFAULT_REFRESH_TIMINGS, ...deps.timings };
   const inflight = new Map<string, Promise<SessionData>>();
   const nowS = () => clock.now() / 1000;
 
@@ -112,9 +134,17 @@ export function createRefresher(deps: RefreshDeps) {
     }
   }
 
-  /** Writes `next` over a live session; otherwise revokes what the refresh got and ends. */
-  async function writeOrRevoke(id: string, provider: ReadyProvider, next: SessionData, ttl: number, tokens: TokenSet) {
-    if (await store.update(id, next, ttl)) return;
+  /**
+   * Writes `next` over a live session while the lease is still held. A lost
+   * lease: the tokens are discarded (the session keeps what the lease's new
+   * holder wrote), 503. An ended session: revokes what the refresh got, 401.
+   */
+  async function writeOrRevoke(id: string, provider: ReadyProvider, next: SessionData, ttl: number, tokens: TokenSet, lease: Lease) {
+    if (await store.update(id, next, ttl, lease)) return;
+    if (await store.get(id)) {
+      deps.onRefresh?.('unavailable');
+      throw new RefreshFailed('unavailable', 'the refresh lease was lost during the provider call: its tokens were discarded');
+    }
     // ended meanwhile (logout, back-channel logout): stay ended, and let no
     // token of it stay live at the provider
     deps.onRefresh?.('rejected');
@@ -124,11 +154,11 @@ export function createRefresher(deps: RefreshDeps) {
   }
 
   /**
-   * One use of the refresh token, holding the lock: for the session's own
+   * One use of the refresh token, holding the lease: for the session's own
    * token (no target) or a route's. An ID token in the answer must be the
    * session's (`iss`, `sub`) in both cases; `merge` puts the new tokens in.
    */
-  async function refreshHolding(id: string, ttl: number, data: SessionData, merge: Merge, target?: TokenTarget): Promise<SessionData> {
+  async function refreshHolding(id: string, ttl: number, data: SessionData, merge: Merge, lease: Lease, target?: TokenTarget): Promise<SessionData> {
     const provider = deps.provider();
     if (!provider) throw new RefreshFailed('unavailable', 'provider metadata not loaded');
     const tokens = await useRefreshToken(id, provider, data.refreshToken!, target);
@@ -141,33 +171,57 @@ export function createRefresher(deps: RefreshDeps) {
     }
     const expiresAt = tokens.expires_in ? Math.floor(nowS()) + tokens.expires_in : undefined;
     const next = merge({ ...data, refreshToken: tokens.refresh_token ?? data.refreshToken }, tokens, expiresAt);
-    await writeOrRevoke(id, provider, next, ttl, tokens);
+    await writeOrRevoke(id, provider, next, ttl, tokens, lease);
     deps.onRefresh?.('success');
     return next;
   }
 
+  /** Runs `work` holding `lease`, renewed every third of its TTL meanwhile; released (and announced) after. */
+  async function holding<T>(lease: Lease, work: () => Promise<T>): Promise<T> {
+    const renewal = setInterval(() => { lease.renew().catch(() => {}); }, Math.max(1, Math.floor(leaseTtlMs / 3)));
+    renewal.unref();
+    try {
+      return await work();
+    } finally {
+      clearInterval(renewal);
+      await lease.release().catch(() => {});
+    }
+  }
+
   /**
-   * Refreshes (refreshHolding) holding the session's refresh lock (one per
+   * Refreshes (refreshHolding) holding the session's refresh lease (one per
    * session, shared by every use of its refresh token), unless `due` says the
-   * stored session no longer needs it.
+   * stored session no longer needs it. Without the lease: listens for its
+   * release, looks again, and waits for the release (or WAKE_FALLBACK_MS).
    */
   async function refreshShared(id: string, ttl: number, due: (d: SessionData) => boolean, merge: Merge, target?: TokenTarget): Promise<SessionData> {
-    const deadline = clock.now() + MAX_WAIT_MS;
-    while (clock.now() < deadline) {
-      const release = await store.lock(`refresh:${id}`, LOCK_TTL_MS);
-      if (release) {
-        try {
-          const stored = await store.get(id);
-          if (!stored) throw new RefreshFailed('ended', 'the session ended meanwhile');
-          if (!due(stored.data)) return stored.data;
-          return await refreshHolding(id, Math.min(ttl, stored.expiresIn), stored.data, merge, target);
-        } finally {
-          await release().catch(() => {});
+    const deadline = clock.now() + maxWaitMs;
+    let watch: ReleaseWatch | undefined;
+    let listening = false;
+    try {
+      while (clock.now() < deadline) {
+        const lease = await store.lease(id, leaseTtlMs);
+        if (lease) {
+          return await holding(lease, async () => {
+            const stored = await store.get(id);
+            if (!stored) throw new RefreshFailed('ended', 'the session ended meanwhile');
+            if (!due(stored.data)) return stored.data;
+            return refreshHolding(id, Math.min(ttl, stored.expiresIn), stored.data, merge, lease, target);
+          });
         }
+        if (!listening) {
+          // listen first, then look again: a release between the two is not missed
+          listening = true;
+          watch = await store.onRelease(id).catch(() => undefined);
+        } else {
+          const wait = Math.min(wakeFallbackMs, Math.max(0, deadline - clock.now()));
+          await (watch ? watch.wait(wait) : sleep(wait));
+        }
+        const done = await settled(id, due);
+        if (done) return done;
       }
-      await sleep(WAIT_STEP_MS);
-      const done = await settled(id, due);
-      if (done) return done;
+    } finally {
+      watch?.stop();
     }
     throw new RefreshFailed('unavailable', 'timed out waiting for another instance\'s refresh');
   }
@@ -195,7 +249,7 @@ export function createRefresher(deps: RefreshDeps) {
     /**
      * The session's token for another API (`target`), from the session when
      * it holds one not about to expire, else obtained with the refresh token
-     * under the session's refresh lock, with the session as now stored. `data`
+     * under the session's refresh lease, with the session as now stored. `data`
      * must be fresh (see fresh()).
      * Throws RefreshFailed; `ended` also when there is no refresh token.
      */

@@ -1,4 +1,9 @@
 import t, { type Test } from 'tap';
+import { createHmac } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createSealer, deriveKey } from '../../src/session/crypto.js';
+import { sha256 } from '../../src/session/redis-keys.js';
+import type { SessionData } from '../../src/session/store.js';
 import { createRedisStore } from '../../src/session/redis-store.js';
 import { randomId } from '../../src/session/crypto.js';
 import { SECRET } from '../fixtures/gateway.js';
@@ -78,12 +83,46 @@ t.test('every key the store writes has a TTL and a name that reveals nothing', a
   const data = sessionData({ sub: 'carol@example.test', sid: 'provider-sid-1' });
   await store.set(id, data, 60);
   await store.remember('jti:some-jti', 60);
-  const release = await store.lock(`refresh:${id}`, 10_000);
+  const lease = await store.lease(id, 10_000);
   const keys = await dumpKeys(p);
   t.same(keys.map((k) => k.type).sort(), ['set', 'set', 'string', 'string', 'string']);
   for (const k of keys) {
     t.ok(k.ttlMs > 0, `${k.key} expires by itself`);
     for (const secret of [id, data.sub, data.sid!, 'some-jti']) t.notOk(k.key.includes(secret), `${k.key} does not name ${secret}`);
   }
-  await release!();
+  await lease!.release();
+});
+
+// What a gateway before the hash tags wrote: `s:<sha>`, sealed for that name,
+// and index members `s:<sha>`. An upgrade must log nobody out.
+t.test('a session stored under the name of before the hash tags is read, moved under its new name, and still ended by back-channel logout', async (t) => {
+  const p = uniquePrefix('legacy');
+  t.teardown(() => deleteKeys(p));
+  const store = open(t, [SECRET], p);
+  const raw = new Redis(SHARED_REDIS_URL, { keyPrefix: p });
+  t.teardown(() => raw.disconnect());
+  const legacy = async (id: string, data: SessionData) => {
+    const key = `s:${sha256(id)}`;
+    await raw.set(key, createSealer([SECRET], 'bff session-store v1').seal(JSON.stringify(data), key), 'PX', 60_000);
+    const name = `sid:${createHmac('sha256', deriveKey(SECRET, 'bff redis key names v1')).update(data.sid!).digest('base64url')}`;
+    await raw.sadd(name, key);
+    await raw.pexpire(name, 60_000);
+    return key;
+  };
+  const [id, other] = [randomId(), randomId()];
+  const data = sessionData();
+  const oldKey = await legacy(id, data);
+  const got = await store.get(id);
+  t.same(got?.data, data, 'read');
+  t.ok(got!.expiresIn > 50 && got!.expiresIn <= 60, `with its lifetime (${got?.expiresIn} s)`);
+  t.equal(await raw.exists(oldKey), 0, 'the old name is gone');
+  t.equal(await raw.exists(`{${sha256(id)}}:s`), 1, 'moved under the new one');
+  t.equal(await store.update(id, { ...data, accessToken: 'at-refreshed' }, 60), true, 'a refresh writes it');
+  t.equal(await store.destroyBy({ sid: data.sid }), 1, 'the old index entry ends the moved session');
+  t.equal(await store.get(id), undefined);
+
+  const data2 = sessionData();
+  await legacy(other, data2);
+  t.equal(await store.destroyBy({ sid: data2.sid }), 1, 'a session never read since the upgrade is ended too');
+  t.equal(await store.get(other), undefined);
 });

@@ -198,32 +198,81 @@ export function storeContract(t: Test, factory: StoreFactory, pass: Pass = sleep
     t.equal(await store.remember(key, 1), true, 'new again after its TTL');
   });
 
-  t.test('a lock is exclusive and released only by its owner', async (t) => {
+  t.test('a lease is exclusive and released only by its holder', async (t) => {
     const store = await open(t);
-    const name = `refresh:${randomId()}`;
-    const release1 = await store.lock(name, 10_000);
-    t.type(release1, 'function', 'taken');
-    t.equal(await store.lock(name, 10_000), undefined, 'a second taker is refused');
-    t.type(await store.lock(`${name}-other`, 10_000), 'function', 'another name is independent');
-    await release1!();
-    const release2 = await store.lock(name, 10_000);
-    t.type(release2, 'function', 'taken again after release');
-    await release1!();
-    t.equal(await store.lock(name, 10_000), undefined, 'a stale release does not free the new owner\'s lock');
-    await release2!();
+    const id = randomId();
+    const lease1 = await store.lease(id, 10_000);
+    t.ok(lease1, 'taken');
+    t.equal(await store.lease(id, 10_000), undefined, 'a second taker is refused');
+    t.ok(await store.lease(randomId(), 10_000), 'another session\'s lease is independent');
+    await lease1!.release();
+    const lease2 = await store.lease(id, 10_000);
+    t.ok(lease2, 'taken again after release');
+    await lease1!.release();
+    t.equal(await store.lease(id, 10_000), undefined, 'a stale release does not free the new holder\'s lease');
+    t.equal(await lease1!.renew(), false, 'a stale holder cannot renew it');
+    await lease2!.release();
   });
 
-  t.test('a lock whose owner died expires and another takes it', async (t) => {
+  t.test('a lease whose holder died expires and another takes it; a renewed one does not expire', async (t) => {
     const store = await open(t);
-    const name = `refresh:${randomId()}`;
-    const dead = await store.lock(name, 200);
-    t.type(dead, 'function');
+    const [id, kept] = [randomId(), randomId()];
+    const dead = await store.lease(id, 200);
+    const alive = await store.lease(kept, 200);
+    t.ok(dead && alive);
+    await pass(120);
+    t.equal(await alive!.renew(), true, 'renewed by its holder');
+    await pass(120);
+    t.equal(await store.lease(kept, 10_000), undefined, 'the renewed lease is still held past its first TTL');
+    const next = await store.lease(id, 10_000);
+    t.ok(next, 'another holder took the dead one\'s');
+    t.equal(await dead!.renew(), false, 'the dead holder\'s late renewal fails');
+    await dead!.release();
+    t.equal(await store.lease(id, 10_000), undefined, 'the dead holder\'s late release does not free it');
+    await next!.release();
+    await alive!.release();
+  });
+
+  t.test('an update under a lost lease writes nothing (fencing); under the held one it writes', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    const data = sessionData();
+    await store.set(id, data, 60);
+    const lost = await store.lease(id, 200);
     await pass(300);
-    const next = await store.lock(name, 10_000);
-    t.type(next, 'function', 'another owner took it');
-    await dead!();
-    t.equal(await store.lock(name, 10_000), undefined, 'the dead owner\'s late release does not free it');
-    await next!();
+    const taker = await store.lease(id, 10_000);
+    t.ok(taker, 'the lease lapsed and another holder took it');
+    t.equal(await store.update(id, { ...data, accessToken: 'at-late' }, 60, lost!), false, 'the late holder\'s write is refused');
+    t.equal((await store.get(id))?.data.accessToken, data.accessToken, 'the session keeps its tokens');
+    t.equal(await store.update(id, { ...data, accessToken: 'at-holder' }, 60, taker!), true, 'the holder\'s write goes through');
+    t.equal((await store.get(id))?.data.accessToken, 'at-holder');
+    await taker!.release();
+    t.equal(await store.update(id, { ...data, accessToken: 'at-after' }, 60, taker!), false, 'nor after its release');
+    await store.destroy(id);
+    const again = await store.lease(id, 10_000);
+    t.equal(await store.update(id, data, 60, again!), false, 'a held lease does not resurrect an ended session');
+    t.equal(await store.get(id), undefined);
+    await again!.release();
+  });
+
+  t.test('the release of a lease wakes every listener for it, and only those', async (t) => {
+    const store = await open(t);
+    const id = randomId();
+    const lease = await store.lease(id, 10_000);
+    const here = await store.onRelease(id);
+    const there = await store.onRelease(id);
+    const elsewhere = await store.onRelease(randomId());
+    t.teardown(() => { here.stop(); there.stop(); elsewhere.stop(); });
+    const since = Date.now();
+    const woken = Promise.all([here.wait(5_000), there.wait(5_000)]);
+    await lease!.release();
+    t.same(await woken, [true, true], 'both woken');
+    t.ok(Date.now() - since < 1_000, `within ${Date.now() - since} ms, not by the 5 s timeout`);
+    t.equal(await elsewhere.wait(100), false, 'a listener for another session times out');
+    const later = await store.lease(id, 10_000);
+    await later!.release();
+    t.equal(await here.wait(0), true, 'a release while nobody waited is kept for the next wait');
+    t.equal(await here.wait(50), false, 'once');
   });
 
   t.test('ping resolves while the store answers', async (t) => {
