@@ -42,6 +42,7 @@ import { routeLabel, type ProxyTarget } from './target.js';
 import { Exchange } from './exchange.js';
 import { InFlight, RETRY_AFTER_S, type Limits } from './limits.js';
 import { createSessionSockets } from './sockets.js';
+import { createUpstreamDpop, NonceWanted } from './dpop.js';
 
 export interface ProxyDeps {
   config: Pick<Config, 'trustProxy' | 'publicUrl' | 'csrfHeader' | 'publicOrigin' | 'upstreamTimeoutMs'>;
@@ -87,6 +88,7 @@ export function createProxy(deps: ProxyDeps) {
   const publicHost = config.publicUrl.host;
   const guard: GuardDeps = { csrf: { csrfHeader: config.csrfHeader, publicOrigin: config.publicOrigin }, tokens: deps.tokens };
   const accessLog = createAccessLog(log);
+  const dpop = createUpstreamDpop();
 
   /** The headers of a request towards `target`'s upstream (also of a WebSocket upgrade: see upgradeHeaders). */
   function forwardHeaders(req: IncomingMessage, target: ProxyTarget, requestId: string, { token, session }: RouteToken, { ip, ips } = addresses(req)): IncomingHttpHeaders {
@@ -177,15 +179,22 @@ export function createProxy(deps: ProxyDeps) {
       const body = hasBody(req.headers) ? req : undefined;
       if (!body && headers['content-length'] !== undefined) delete headers['content-length'];
       const rest = upstream.basePath + url.slice(prefix.length);
+      const path = rest.startsWith('/') ? rest : `/${rest}`;
+      // a DPoP-bound token (OIDC_DPOP): Authorization: DPoP and a proof (src/proxy/dpop.ts)
+      const bound = given.dpop;
+      if (bound) dpop.prove(headers, req.method!, upstream.origin, path, given.token!, bound);
+      let retry = bound !== undefined && !body;
 
       const sent = performance.now();
-      const ex = exchange = new Exchange(res, (status, upstreamHeaders) => {
+      const onStart = (status: number, upstreamHeaders: IncomingHttpHeaders) => {
+        if (bound && dpop.asked(upstream.origin, status, upstreamHeaders) && retry) throw new NonceWanted();
         upstreamMs = performance.now() - sent;
         const out = browserResponseHeaders(upstreamHeaders);
         if (given.session && given.token) out['cache-control'] = privateCacheControl(out['cache-control']);
         if (deps.closing() && req.httpVersionMajor === 1) out.connection = 'close';
         res.writeHead(status, out as IncomingHttpHeaders);
-      }, limits.stallMs);
+      };
+      let ex = exchange = new Exchange(res, onStart, limits.stallMs);
       // UPSTREAM_TIMEOUT for the answer, from now (the pool's queue included)
       let settled = false;
       const late = () => { if (!settled && !ex.started) ex.abort(new UpstreamTimeout()); };
@@ -201,7 +210,14 @@ export function createProxy(deps: ProxyDeps) {
         };
       }
       try {
-        await ex.send(upstream, { method: req.method as 'GET', path: rest.startsWith('/') ? rest : `/${rest}`, headers, body });
+        await ex.send(upstream, { method: req.method as 'GET', path, headers, body }).catch((e: unknown) => {
+          if (!(e instanceof NonceWanted) || res.destroyed) throw e;
+          // once, with the nonce the upstream gave (a call without a body)
+          retry = false;
+          dpop.prove(headers, req.method!, upstream.origin, path, given.token!, bound!);
+          ex = exchange = new Exchange(res, onStart, limits.stallMs);
+          return ex.send(upstream, { method: req.method as 'GET', path, headers });
+        });
       } catch (e) {
         if (e instanceof BodyStalled) throw e;
         if (e instanceof undiciErrors.RequestAbortedError || res.destroyed) return; // nobody to answer: the browser left
