@@ -3,6 +3,9 @@
 // gateway serves at /auth/jwks, PKCE, RFC 9207 `iss`, ES256 ID tokens and
 // DPoP-bound tokens that a resource server accepting nothing else verifies.
 import t from 'tap';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { testClock } from '../fixtures/clock.js';
 import { Browser } from '../fixtures/browser.js';
 import { startFapiStack } from '../fixtures/fapi.js';
 import { leaks } from '../fixtures/gateway.js';
@@ -47,3 +50,94 @@ t.test('a login and API calls under the full profile', async (t) => {
   t.equal(JSON.parse(me.body).user.name, 'Test User fiona', 'userinfo answered the DPoP-bound token');
   t.same(leaks(browser, idp.allTokens()), [], 'no token reached the browser');
 });
+
+t.test('a refresh under the profile: a new DPoP-bound token, with a proof and a client assertion', async (t) => {
+  const clock = testClock();
+  const stack = await startFapiStack({ idp: { accessTokenTtl: 300 }, deps: { clock } });
+  t.teardown(() => stack.close());
+  const { gw, idp, dpopUpstream } = stack;
+  const browser = new Browser();
+  await gw.login(browser, { username: 'gus' });
+  t.equal((await gw.call(browser, '/api/a')).status, 200);
+  clock.advance(300_000);
+  t.equal((await gw.call(browser, '/api/b')).status, 200);
+  const refreshes = idp.tokenRequests.filter((r) => r.grant_type === 'refresh_token');
+  t.equal(refreshes.length, 1, 'one refresh grant');
+  t.match(refreshes[0], { status: 200, dpop: true, assertion: true });
+  const [a, b] = dpopUpstream.verdicts;
+  t.ok(a.ok && b.ok, 'both calls verified');
+  t.not(b.token, a.token, 'the second call carried the refreshed token');
+  t.equal(jwkOf(a.proof!).x, jwkOf(b.proof!).x, 'bound to the same session key');
+});
+
+t.test('the provider demands a DPoP nonce: the gateway retries once with it, and keeps using it', async (t) => {
+  const stack = await startFapiStack({ idp: { dpop: { requireNonce: true } } });
+  t.teardown(() => stack.close());
+  const { gw, idp, dpopUpstream } = stack;
+  const browser = new Browser();
+  await gw.login(browser, { username: 'hana' });
+  const code = idp.tokenRequests.filter((r) => r.grant_type === 'authorization_code');
+  t.same(code.map((r) => [r.status, r.error]), [[400, 'use_dpop_nonce'], [200, undefined]], 'one refusal asking for a nonce, then the grant');
+  t.equal((await gw.call(browser, '/auth/me')).status, 200, 'userinfo with the remembered nonce');
+  t.equal((await gw.call(browser, '/api/x')).status, 200);
+  t.ok(dpopUpstream.verdicts[0].ok);
+  // a second login: the nonce is known, no refusal
+  const second = new Browser();
+  await gw.login(second, { username: 'ivan' });
+  t.same(idp.tokenRequests.filter((r) => r.grant_type === 'authorization_code').map((r) => r.status), [400, 200, 200]);
+});
+
+t.test('an upstream that demands a nonce: a call without a body is retried once; a call with a body gets the 401 and the next carries the nonce', async (t) => {
+  const stack = await startFapiStack({ upstreamNonce: true });
+  t.teardown(() => stack.close());
+  const { gw, dpopUpstream } = stack;
+  const browser = new Browser();
+  await gw.login(browser, { username: 'jill' });
+  const first = await gw.call(browser, '/api/one');
+  t.equal(first.status, 200, 'answered after the nonce dance');
+  t.same(dpopUpstream.verdicts.map((v) => v.reason), ['use_dpop_nonce', undefined]);
+  t.equal(dpopUpstream.verdicts[1].nonce !== undefined, true, 'the retry carried the nonce');
+  t.equal((await gw.call(browser, '/api/two')).status, 200, 'the nonce is remembered: no dance');
+  t.equal(dpopUpstream.verdicts.length, 3);
+
+  dpopUpstream.rotateNonce();
+  const post = await gw.call(browser, '/api/three', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+  t.equal(post.status, 401, 'a body streams and is not sent twice: the browser gets the 401');
+  t.match(post.headers['www-authenticate'], /use_dpop_nonce/);
+  const again = await gw.call(browser, '/api/three', { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' } });
+  t.equal(again.status, 200, 'the next call carries the new nonce');
+  t.equal(dpopUpstream.verdicts.at(-1)!.body, '{"a":1}');
+});
+
+t.test('a replayed, tampered or keyless use of what the upstream saw is refused; the gateway never sent one', async (t) => {
+  const stack = await startFapiStack();
+  t.teardown(() => stack.close());
+  const { gw, dpopUpstream } = stack;
+  const browser = new Browser();
+  await gw.login(browser, { username: 'kim' });
+  for (let i = 0; i < 5; i++) t.equal((await gw.call(browser, `/api/n/${i}`)).status, 200);
+  const seen = dpopUpstream.verdicts.slice();
+  t.ok(seen.every((v) => v.ok), 'every proof from the gateway verified');
+  t.equal(new Set(seen.map((v) => v.jti)).size, seen.length, 'no jti twice');
+
+  const { proof, token } = seen[0];
+  const send = (headers: Record<string, string>, path = '/n/0') => fetch(`${dpopUpstream.url}${path}`, { headers });
+  t.equal((await send({ authorization: `DPoP ${token}`, dpop: proof! })).status, 401, 'a replayed proof');
+  t.equal(dpopUpstream.verdicts.at(-1)!.reason, 'jti replayed');
+  const [h, p, s] = proof!.split('.');
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
+  const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, jti: 'fresh', htu: `${dpopUpstream.url}/n/9` })).toString('base64url')}.${s}`;
+  t.equal((await send({ authorization: `DPoP ${token}`, dpop: forged }, '/n/9')).status, 401, 'a tampered proof');
+  t.match(dpopUpstream.verdicts.at(-1)!.reason, /^signature/);
+  t.equal((await send({ authorization: `Bearer ${token}` })).status, 401, 'the token alone, as Bearer');
+  // a proof signed by a thief's own key
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const thief = await new SignJWT({ htm: 'GET', htu: `${dpopUpstream.url}/n/0`, jti: 'thief-1', ath: createHash('sha256').update(token!).digest('base64url') })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: publicKey.export({ format: 'jwk' }) as never }).setIssuedAt().sign(privateKey);
+  t.equal((await send({ authorization: `DPoP ${token}`, dpop: thief })).status, 401, 'a stolen token with another key');
+  t.equal(dpopUpstream.verdicts.at(-1)!.reason, 'cnf.jkt is not the proof key');
+});
+
+function jwkOf(proof: string): Record<string, string> {
+  return JSON.parse(Buffer.from(proof.split('.')[0], 'base64url').toString()).jwk as Record<string, string>;
+}
