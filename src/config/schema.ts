@@ -66,7 +66,8 @@ function describeSchemaError(err: { errors?: Array<{ instancePath: string; keywo
   if (e.keyword === 'required') return new ConfigError(String(e.params.missingProperty), 'is required');
   const variable = e.instancePath.replace(/^\//, '').split('/')[0] || 'configuration';
   if (e.keyword === 'const' || e.keyword === 'enum') {
-    const allowed = (ConfigSchema.properties as Record<string, { anyOf?: Array<{ const: string }> }>)[variable]?.anyOf?.map((x) => x.const);
+    const prop = (ConfigSchema.properties as Record<string, { anyOf?: Array<{ const: string }>; const?: string }>)[variable];
+    const allowed = prop?.anyOf?.map((x) => x.const) ?? (prop?.const !== undefined ? [prop.const] : undefined);
     return new ConfigError(variable, `must be one of ${allowed?.join(', ') ?? 'the allowed values'}`);
   }
   return new ConfigError(variable, e.message ?? 'is malformed');
