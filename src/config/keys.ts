@@ -16,6 +16,8 @@ export interface SigningKey {
   privateKey: KeyObject;
   /** The public JWK (kty and its members), without kid, alg or use. */
   publicJwk: Record<string, string>;
+  /** A JWK's certificate (`x5c`): its SHA-1 and SHA-256 thumbprints, for assertion headers (Entra ID). */
+  x5t?: { sha1: string; sha256: string };
 }
 
 /** RFC 7638: the SHA-256 thumbprint of the required members, in lexicographic order. */
@@ -66,5 +68,13 @@ export function readSigningKey(variable: string, path: string, allowed: readonly
   if (!alg || !allowed.includes(alg)) throw new ConfigError(variable, `must be a ${allowed.join(', ')} key (RSA of 2048 bits or more, P-256, Ed25519)`);
   const publicJwk = publicJwkOf(privateKey);
   const kid = typeof jwk?.kid === 'string' && jwk.kid ? jwk.kid : jwkThumbprint(publicJwk);
-  return { alg, kid, privateKey, publicJwk };
+  return { alg, kid, privateKey, publicJwk, x5t: certificateThumbprints(variable, jwk?.x5c) };
+}
+
+/** `x5t` and `x5t#S256` of the first certificate of a JWK's `x5c` (base64 DER). */
+function certificateThumbprints(variable: string, x5c: unknown): SigningKey['x5t'] {
+  if (x5c === undefined) return undefined;
+  if (!Array.isArray(x5c) || typeof x5c[0] !== 'string') throw new ConfigError(variable, 'x5c must be a list of base64 certificates');
+  const der = Buffer.from(x5c[0], 'base64');
+  return { sha1: createHash('sha1').update(der).digest('base64url'), sha256: createHash('sha256').update(der).digest('base64url') };
 }

@@ -36,7 +36,7 @@ export function clientAuthentication(config: Pick<Config, 'clientId' | 'clientSe
     const audience = metadata.issuer ?? config.issuer ?? metadata.token_endpoint;
     return async () => {
       const assertion = await new SignJWT({})
-        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+        .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...(key.x5t ? { x5t: key.x5t.sha1, 'x5t#S256': key.x5t.sha256 } : {}) })
         .setIssuer(clientId).setSubject(clientId).setAudience(audience)
         .setJti(randomUUID()).setIssuedAt().setNotBefore('0s').setExpirationTime(`${ASSERTION_TTL_S}s`)
         .sign(key.privateKey);

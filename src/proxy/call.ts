@@ -35,7 +35,7 @@ import { redactUrl, requestId } from '../http/logger.js';
 import { createAccessLog } from '../http/access-log.js';
 import { errorPage, wantsHtml } from '../http/pages.js';
 import { addressesOf, trustFunction } from '../http/client-address.js';
-import { upstreamRequestHeaders, browserResponseHeaders, privateCacheControl, upgradeHeaders } from './headers.js';
+import { upstreamRequestHeaders, browserResponseHeaders, privateCacheControl, upgradeHeaders, hasBody } from './headers.js';
 import { renderHeaders } from './templates.js';
 import { admit, PROXIED_METHODS, type GuardDeps } from './guard.js';
 import { routeLabel, type ProxyTarget } from './target.js';
@@ -71,10 +71,6 @@ class Call implements SessionRequest {
   get log(): FastifyBaseLogger {
     return (this.#log ??= this.root.child({ reqId: this.id }));
   }
-}
-
-function hasBody(headers: IncomingHttpHeaders): boolean {
-  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
 }
 
 export function createProxy(deps: ProxyDeps) {
@@ -277,7 +273,10 @@ export function createProxy(deps: ProxyDeps) {
       try {
         const given = await admitted(req, target, call, true);
         if (given.session && call.sessionId) sockets.admitted(req.socket, call.sessionId);
-        return upgradeHeaders(forwardHeaders(req, target, id, given), target.set);
+        const headers = forwardHeaders(req, target, id, given);
+        // the handshake's own proof (a DPoP-bound token), for its GET
+        if (given.dpop) dpop.prove(headers, 'GET', target.upstream.origin, target.upstream.basePath + (req.url ?? '/').slice(target.prefix.length), given.token!, given.dpop);
+        return upgradeHeaders(headers, target.set);
       } catch (e) {
         // the refusal's line and observation (Fastify's error handler answers it)
         const { status } = publicError(e as FastifyError);

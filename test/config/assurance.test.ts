@@ -6,8 +6,9 @@ import t from 'tap';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPairSync } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { execFileSync, spawn } from 'node:child_process';
+import { clientAuthentication } from '../../src/oidc/client-auth.js';
 import { SERVER } from '../fixtures/root.js';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
 import { testEnv } from '../fixtures/gateway.js';
@@ -113,4 +114,25 @@ t.test('the built server stops with one line naming the variable: fapi2 with a c
   t.same(stderr.trim().split('\n').length, 1, 'one line');
   t.match(stderr, /OIDC_CLIENT_SECRET: must not be set under OIDC_PROFILE=fapi2/);
   t.equal(stdout, '');
+});
+
+t.test('a JWK with its certificate (x5c): the client assertion carries x5t and x5t#S256 (Entra ID), and the provider\'s issuer as aud', async (t) => {
+  const pem = join(dir, 'cert-key.pem');
+  writeFileSync(pem, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const crt = join(dir, 'cert.crt');
+  execFileSync('openssl', ['req', '-new', '-x509', '-key', pem, '-days', '1', '-subj', '/CN=bff-gateway', '-out', crt], { stdio: 'ignore' });
+  const der = new X509Certificate(readFileSync(crt)).raw;
+  const jwk = { ...createPrivateKey(readFileSync(pem)).export({ format: 'jwk' }), x5c: [der.toString('base64')] };
+  const file = write('with-cert.json', JSON.stringify(jwk));
+  const config = loadConfig(testEnv({ OIDC_CLIENT_AUTH_METHOD: 'private_key_jwt', OIDC_CLIENT_SECRET: undefined, OIDC_CLIENT_KEY_FILE: file, OIDC_ISSUER: 'https://idp.test' }));
+  const creds = await clientAuthentication(config, { issuer: 'https://idp.test', authorization_endpoint: 'https://idp.test/a', token_endpoint: 'https://idp.test/token' })();
+  t.same(Object.keys(creds.headers), [], 'no Authorization header');
+  t.equal(creds.form.client_assertion_type, 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+  const [h, p] = creds.form.client_assertion.split('.').slice(0, 2).map((x) => JSON.parse(Buffer.from(x, 'base64url').toString()) as Record<string, unknown>);
+  t.equal(h['x5t#S256'], createHash('sha256').update(der).digest('base64url'));
+  t.equal(h.x5t, createHash('sha1').update(der).digest('base64url'));
+  t.match(p, { iss: 'bff-gateway', sub: 'bff-gateway', aud: 'https://idp.test' });
+  t.equal(Number(p.exp) - Number(p.iat), 60, 'a 60-second assertion');
+  const again = await clientAuthentication(config, { issuer: 'https://idp.test', authorization_endpoint: 'https://idp.test/a', token_endpoint: 'https://idp.test/token' })();
+  t.not(JSON.parse(Buffer.from(again.form.client_assertion.split('.')[1], 'base64url').toString()).jti, p.jti, 'a new jti each time');
 });
