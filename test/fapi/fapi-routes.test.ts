@@ -12,6 +12,7 @@ import { keyFile, startFapiStack } from '../fixtures/fapi.js';
 import { startGateway, startStack, testEnv } from '../fixtures/gateway.js';
 import { startIdp, type Idp, type IdpOptions } from '../fixtures/idp.js';
 import { freePort, waitFor } from '../fixtures/net.js';
+import { openWs, nextMessage } from '../fixtures/ws-client.js';
 
 const A = 'https://a.api.test';
 const B = 'https://b.api.test';
@@ -30,6 +31,9 @@ function routesFile(upstream: string): string {
     scopes: [b:read]
   - prefix: /api
     upstream: ${upstream}
+  - prefix: /ws
+    upstream: ${upstream}/live
+    websocket: true
 `);
   return file;
 }
@@ -60,6 +64,14 @@ t.test('per-resource and client-credentials tokens are DPoP-bound and verified b
     t.ok(requests.length >= 1, `${grant} used`);
     t.ok(requests.every((r) => r.dpop && r.assertion && r.status === 200), `${grant}: DPoP proof and client assertion`);
   }
+  // a WebSocket route: the handshake carries the token as DPoP and its own proof
+  const sock = await openWs(`${gw.url.replace('http', 'ws')}/ws/feed?x=1`, { cookie: browser.cookieHeader(gw.url), origin: gw.url });
+  sock.send('hi');
+  t.equal(await nextMessage(sock), 'echo hi');
+  sock.close();
+  const hs = dpopUpstream.verdicts.at(-1)!;
+  t.match(hs, { method: 'GET', url: '/live/feed?x=1', ok: true }, 'the handshake\'s proof verified');
+  t.equal(hs.token, own.token, 'with the session\'s token');
   // logout revokes with a client assertion: the refresh token is no longer active
   // (rotated when the resource token was fetched: the latest one is the session's)
   const refresh = idp.issued.filter((i) => i.refresh_token).at(-1)!.refresh_token!;
