@@ -138,6 +138,21 @@ t.test('a replayed, tampered or keyless use of what the upstream saw is refused;
   t.equal(dpopUpstream.verdicts.at(-1)!.reason, 'cnf.jkt is not the proof key');
 });
 
+t.test('fapi2 requires the RFC 9207 iss on the callback even when discovery does not advertise it', async (t) => {
+  const stack = await startFapiStack({ idp: { hideIssSupport: true } });
+  t.teardown(() => stack.close());
+  const { gw, idp } = stack;
+  t.equal(gw.app.provider.current()?.metadata.authorization_response_iss_parameter_supported, undefined, 'not advertised');
+  const browser = new Browser();
+  const { callbackUrl } = await gw.login(browser, { stopAtCallback: true });
+  const u = new URL(callbackUrl!);
+  t.equal(u.searchParams.get('iss'), idp.issuer, 'the provider sent it');
+  u.searchParams.delete('iss');
+  const res = await browser.request({ url: `${gw.url}${u.pathname}${u.search}` });
+  t.equal(res.status, 400, 'a callback without iss is refused');
+  t.same(idp.tokenRequests, [], 'before any token request');
+});
+
 function jwkOf(proof: string): Record<string, string> {
   return JSON.parse(Buffer.from(proof.split('.')[0], 'base64url').toString()).jwk as Record<string, string>;
 }
