@@ -18,6 +18,9 @@ export interface DpopKey {
   headerPart: string;
   /** RFC 7638 thumbprint of the public key: the `cnf.jkt` of the tokens bound to it. */
   jkt: string;
+  /** The last access token proved for and its `ath` (a session proves for one token at a time). */
+  lastToken?: string;
+  lastAth?: string;
 }
 
 export type DpopAlg = 'EdDSA' | 'ES256';
@@ -67,11 +70,21 @@ export function htuOf(url: string): string {
 
 /** A proof for one request; `accessToken` adds `ath`, `nonce` the server's nonce. */
 export function dpopProof(key: DpopKey, htm: string, htu: string, accessToken?: string, nonce?: string): string {
-  const claims: Record<string, string | number> = { jti: randomUUID(), htm, htu, iat: Math.floor(Date.now() / 1000) };
-  if (accessToken) claims.ath = createHash('sha256').update(accessToken).digest('base64url');
-  if (nonce) claims.nonce = nonce;
-  const input = key.headerPart + Buffer.from(JSON.stringify(claims)).toString('base64url');
+  // the claims' JSON written directly: jti (a UUID), htm (a method) and iat need no escaping
+  let claims = `{"jti":"${randomUUID()}","htm":"${htm}","htu":${JSON.stringify(htu)},"iat":${Math.floor(Date.now() / 1000)}`;
+  if (accessToken) claims += `,"ath":"${athOf(key, accessToken)}"`;
+  if (nonce) claims += `,"nonce":${JSON.stringify(nonce)}`;
+  const input = key.headerPart + Buffer.from(`${claims}}`).toString('base64url');
   return `${input}.${signature(key, input).toString('base64url')}`;
+}
+
+/** BASE64URL(SHA-256(token)), remembered for the key's latest token. */
+function athOf(key: DpopKey, token: string): string {
+  if (key.lastToken !== token) {
+    key.lastAth = createHash('sha256').update(token).digest('base64url');
+    key.lastToken = token;
+  }
+  return key.lastAth!;
 }
 
 function signature(key: DpopKey, input: string): Buffer {
