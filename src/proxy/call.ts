@@ -14,13 +14,13 @@
 // response left unread (cut). Upstream failures: 502; no response headers
 // within UPSTREAM_TIMEOUT, the wait for a free connection included, and not
 // counting the time the browser takes to send its body: 504 (JSON; a short
-// page for a navigation to the frontend). Bodies stream
-// both ways; the path after the prefix and the query pass exactly as the
-// client sent them (the guard refused anything that could leave the
-// prefix). Every call is one log line ('proxied call', or 'api call refused' /
-// 'frontend call refused' with its error code) with its request id, status
-// and times, and one observation of bff_http_request_duration_seconds (and of
-// bff_upstream_latency_seconds when the upstream answered).
+// page for a navigation to the frontend). Bodies stream both ways; the path
+// after the prefix and the query pass exactly as the client sent them (the
+// guard refused anything that could leave the prefix). A DPoP-bound token
+// goes with a proof (src/proxy/dpop.ts). Every call is one log line ('proxied
+// call', or 'api call refused' / 'frontend call refused' with its error code)
+// with its request id, status and times, and one observation of
+// bff_http_request_duration_seconds (and of bff_upstream_latency_seconds).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import { fastifyCookie } from '@fastify/cookie';
@@ -176,10 +176,12 @@ export function createProxy(deps: ProxyDeps) {
       if (!body && headers['content-length'] !== undefined) delete headers['content-length'];
       const rest = upstream.basePath + url.slice(prefix.length);
       const path = rest.startsWith('/') ? rest : `/${rest}`;
-      // a DPoP-bound token (OIDC_DPOP): Authorization: DPoP and a proof (src/proxy/dpop.ts)
-      const bound = given.dpop;
-      if (bound) dpop.prove(headers, req.method!, upstream.origin, path, given.token!, bound);
-      let retry = bound !== undefined && !body;
+      const bound = given.dpop; // OIDC_DPOP: Authorization: DPoP and a proof
+      let retry = false;
+      if (bound) {
+        dpop.prove(headers, req.method!, upstream.origin, path, given.token!, bound);
+        retry = !body;
+      }
 
       const sent = performance.now();
       const onStart = (status: number, upstreamHeaders: IncomingHttpHeaders) => {
