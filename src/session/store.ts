@@ -22,7 +22,7 @@ export interface SessionData {
    * the refresh token.
    */
   resourceTokens?: Record<string, { accessToken: string; expiresAt?: number }>;
-  /** OIDC_DPOP: the private JWK the session's tokens are bound to (src/tokens/dpop-keys.ts). */
+  /** OIDC_DPOP: the private JWK the session's tokens are bound to, or `{ jkt }` of the shared key (src/tokens/dpop-keys.ts). */
   dpopKey?: Record<string, string>;
 }
 

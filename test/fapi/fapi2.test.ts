@@ -7,7 +7,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { testClock } from '../fixtures/clock.js';
 import { Browser } from '../fixtures/browser.js';
-import { startFapiStack } from '../fixtures/fapi.js';
+import { keyFile, startFapiStack } from '../fixtures/fapi.js';
 import { leaks } from '../fixtures/gateway.js';
 
 t.test('a login and API calls under the full profile', async (t) => {
@@ -151,6 +151,22 @@ t.test('fapi2 requires the RFC 9207 iss on the callback even when discovery does
   const res = await browser.request({ url: `${gw.url}${u.pathname}${u.search}` });
   t.equal(res.status, 400, 'a callback without iss is refused');
   t.same(idp.tokenRequests, [], 'before any token request');
+});
+
+t.test('OIDC_DPOP_KEY_FILE: one key proves for every session and for the gateway\'s own tokens', async (t) => {
+  const shared = keyFile('ed25519');
+  const stack = await startFapiStack({ env: { OIDC_DPOP_KEY_FILE: shared.path } });
+  t.teardown(() => stack.close());
+  const { gw, dpopUpstream } = stack;
+  const one = new Browser();
+  const two = new Browser();
+  await gw.login(one, { username: 'pia' });
+  await gw.login(two, { username: 'quinn' });
+  t.equal((await gw.call(one, '/api/one')).status, 200);
+  t.equal((await gw.call(two, '/api/two')).status, 200);
+  t.same(dpopUpstream.verdicts.map((v) => v.ok), [true, true]);
+  t.same(dpopUpstream.verdicts.map((v) => jwkOf(v.proof!).x), [shared.publicJwk.x, shared.publicJwk.x], 'both sessions prove with the configured key');
+  t.not(dpopUpstream.verdicts[0].token, dpopUpstream.verdicts[1].token);
 });
 
 function jwkOf(proof: string): Record<string, string> {
