@@ -6,7 +6,10 @@
 // proxy (no auth), the express peer (express-openid-connect +
 // http-proxy-middleware), our gateway with the memory store and with the
 // Redis store, each at LOG_LEVEL=info (the default: one access line per
-// call) and at warn, and with a Redis Cluster (3 primaries, 3 replicas) at warn. Each authenticated target is logged into once through the
+// call) and at warn, with a Redis Cluster (3 primaries, 3 replicas) at warn,
+// and with the memory store at warn with OIDC_DPOP=true (a DPoP proof signed
+// per call: its cost against the same gateway's Bearer calls is printed as
+// `dpop/bearer`). Each authenticated target is logged into once through the
 // real provider; then autocannon drives GETs with the same connections,
 // warm-up and duration for all. The load generator (this process) is pinned
 // to CPU 0 and every server to CPU 1 (taskset) when the machine has two.
@@ -149,11 +152,11 @@ async function main() {
 
   const ports = {
     upstream: await freePort(), bare: await freePort(), lean: await freePort(), peer: await freePort(),
-    memInfo: await freePort(), memWarn: await freePort(), redisInfo: await freePort(), redisWarn: await freePort(),
+    memInfo: await freePort(), memWarn: await freePort(), memDpop: await freePort(), redisInfo: await freePort(), redisWarn: await freePort(),
     clusterWarn: await freePort(),
   };
   const origin = (p: number) => `http://127.0.0.1:${p}`;
-  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.redisInfo, ports.redisWarn, ports.clusterWarn].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
+  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.memDpop, ports.redisInfo, ports.redisWarn, ports.clusterWarn].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
   const upstreamUrl = origin(ports.upstream);
   const upstream = await spawnServer('upstream', ['node', path.join(TARGETS_DIR, 'upstream.mjs')], {}, ports.upstream);
   procs.push(upstream);
@@ -176,6 +179,7 @@ async function main() {
   const redisEnv = { SESSION_STORE: 'redis', REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' };
   const gateways = [
     ['bff (memory, info)', ports.memInfo, { LOG_LEVEL: 'info' }], ['bff (memory, warn)', ports.memWarn, { LOG_LEVEL: 'warn' }],
+    ['bff (memory, dpop)', ports.memDpop, { LOG_LEVEL: 'warn', OIDC_DPOP: 'true' }],
     ['bff (redis, info)', ports.redisInfo, { ...redisEnv, LOG_LEVEL: 'info' }], ['bff (redis, warn)', ports.redisWarn, { ...redisEnv, LOG_LEVEL: 'warn' }],
   ] as const;
   for (const [name, port, env] of gateways) {
@@ -232,6 +236,16 @@ async function main() {
     return row;
   });
 
+  // DPoP against Bearer: the two run back to back in each round, so each
+  // round's ratio sees the same machine; the median of those is the figure
+  const perRound = (rounds['bff (memory, dpop)'] ?? []).map((d, i) => d.cpuUs / rounds['bff (memory, warn)']?.[i]?.cpuUs).filter((r) => Number.isFinite(r)).sort((a, b) => a - b);
+  const dpopRatio = perRound.length ? perRound[Math.floor(perRound.length / 2)] : undefined;
+  if (dpopRatio) {
+    const bearer = best['bff (memory, warn)'];
+    const dpop = best['bff (memory, dpop)'];
+    process.stdout.write(`\ndpop/bearer CPU per call: median of ${perRound.length} back-to-back rounds ${fmt(dpopRatio, 2)}x (rounds ${perRound.map((r) => fmt(r, 2)).join(' ')}); best rounds ${fmt(dpop.cpuUs, 1)} / ${fmt(bearer.cpuUs, 1)} µs (same gateway, memory store, warn)\n`);
+  }
+
   const storm = await refreshStorm(upstreamUrl);
   process.stdout.write(`\nrefresh storm: ${storm.calls} concurrent calls at expiry -> ${storm.refreshGrants} refresh grant(s) at the token endpoint, ${storm.refused} refused (429: over 64 in flight), ${storm.failed} failed\n`);
 
@@ -241,7 +255,7 @@ async function main() {
     process.stdout.write(`soak: ${SOAK} calls, RSS ${fmt(soak.rssAfterWarmupMiB, 1)} -> ${fmt(soak.rssAfterSoakMiB, 1)} MiB (${soak.rssGrowthMiB >= 0 ? '+' : ''}${fmt(soak.rssGrowthMiB, 1)}), event-loop p99 ${fmt(soak.loopP99BeforeMs, 1)} -> ${fmt(soak.loopP99AfterMs, 1)} ms, ${soak.errors} errors\n`);
   }
 
-  const out = { at: new Date().toISOString(), node: process.version, pinned, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, rounds, table, storm, soak };
+  const out = { at: new Date().toISOString(), node: process.version, pinned, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, rounds, table, dpopRatio, storm, soak };
   writeFileSync(path.join(ROOT, 'bench-results.json'), JSON.stringify(out, null, 2));
   process.stdout.write('\nwritten: bench-results.json\n');
   stopAll();

@@ -14,7 +14,7 @@ import type { Config } from '../src/config/config.js';
 import type { Clock } from '../src/clock.js';
 import { safeReturnTo } from '../src/login/return-to.js';
 import { createLoginStateCodec, newPendingLogin, spentStateKey, LOGIN_TTL_S, SPENT_STATE_TTL_S, type PendingLogin } from '../src/login/state.js';
-import { authorizationUrl } from '../src/login/authorization-url.js';
+import { authorizationRedirect } from '../src/login/pushed-request.js';
 import { checkCallback, completeLogin, LoginError, loginFailurePage, type CallbackQuery } from '../src/login/complete.js';
 import { silentFailure, PROMPTS } from '../src/login/silent.js';
 import { ProviderUnavailable, publicError } from '../src/http/errors.js';
@@ -43,9 +43,11 @@ export default async function loginRoutes(fastify: FastifyInstance, { config, cl
       return reply.code(status).type('application/json').send({ error });
     }
     const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin), clock.now() / 1000, prompt);
+    // pushed first (PAR): a push that fails sets no cookie
+    const location = await authorizationRedirect(config, provider, login);
     keep(reply, [login, ...pending(request)]);
     request.log.debug({ returnTo: login.returnTo }, 'login started');
-    return reply.redirect(authorizationUrl(config, provider.metadata, login), 302);
+    return reply.redirect(location, 302);
   });
 
   fastify.get<{ Querystring: CallbackQuery }>('/auth/callback', async (request, reply) => {

@@ -30,6 +30,7 @@ import session from '../plugins/session.js';
 import csrf from '../plugins/csrf.js';
 import health from '../plugins/health.js';
 import login from '../plugins/login.js';
+import jwks from '../plugins/jwks.js';
 import me from '../plugins/me.js';
 import logout from '../plugins/logout.js';
 import backchannelLogout from '../plugins/backchannel-logout.js';
@@ -99,6 +100,7 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
   await fastify.register(authRateLimit, { config });
   await fastify.register(health);
   await fastify.register(login, { config, clock });
+  await fastify.register(jwks, { config });
   await fastify.register(me);
   await fastify.register(logout, { config });
   await fastify.register(backchannelLogout, { config, clock });

@@ -10,6 +10,7 @@ import { ConfigError, checkStaticDir, httpUrl } from './checks.js';
 import { clientSecret, providerForm, type ProviderEndpoints } from './provider.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { parseRoutes, readRoutesFile, RoutesError, type Route } from './routes.js';
+import { loadAssurance, type Assurance } from './assurance.js';
 import { cookieName, LOGIN_COOKIE, SESSION_COOKIE } from './cookies.js';
 import { redisTopology } from './redis.js';
 import type { RedisTopology } from '../session/redis-connection.js';
@@ -30,7 +31,10 @@ export interface Config {
   issuer?: string;
   endpoints?: ProviderEndpoints;
   clientId: string;
-  clientSecret: string;
+  /** undefined with private_key_jwt (the client authenticates with its key). */
+  clientSecret?: string;
+  /** Client authentication, PAR, request objects, DPoP, the FAPI 2.0 profile. */
+  assurance: Assurance;
   scopes: string[];
   audience?: string;
   resource?: string;
@@ -119,6 +123,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const sessionSecrets = e.SESSION_SECRET.split(',').map((s) => s.trim());
   if (sessionSecrets.some((s) => s.length < 32)) throw new ConfigError('SESSION_SECRET', 'each secret must be at least 32 characters');
 
+  const assurance = loadAssurance(e);
+  if (assurance.par === 'always' && !e.OIDC_ISSUER) {
+    throw new ConfigError(assurance.profile ? 'OIDC_PROFILE' : 'OIDC_PAR', 'needs OIDC_ISSUER: the pushed authorization request endpoint comes from discovery');
+  }
   const routes = loadRoutes(e, data);
   const apiPrefix = routes[0].prefix;
 
@@ -142,7 +150,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     loginCookieName: cookieName(LOGIN_COOKIE, secureCookies),
     ...providerForm(e),
     clientId: e.OIDC_CLIENT_ID,
-    clientSecret: clientSecret(e),
+    clientSecret: assurance.clientAuth === 'private_key_jwt' ? undefined : clientSecret(e),
+    assurance,
     scopes,
     audience: e.OIDC_AUDIENCE,
     resource: e.OIDC_RESOURCE,

@@ -25,6 +25,13 @@ export const ConfigSchema = Type.Object({
   OIDC_CLIENT_ID: Str(),
   OIDC_CLIENT_SECRET: Type.Optional(Str()),
   OIDC_CLIENT_SECRET_FILE: Type.Optional(Str()),
+  OIDC_CLIENT_AUTH_METHOD: Type.Optional(Type.Union(['client_secret_basic', 'client_secret_post', 'private_key_jwt'].map((m) => Type.Literal(m)))),
+  OIDC_CLIENT_KEY_FILE: Type.Optional(Str()),
+  OIDC_PAR: Type.Optional(Type.Union(['auto', 'true', 'false'].map((m) => Type.Literal(m)))),
+  OIDC_REQUEST_OBJECT: Type.Optional(Type.Union(['true', 'false'].map((m) => Type.Literal(m)))),
+  OIDC_DPOP: Type.Optional(Type.Union(['true', 'false'].map((m) => Type.Literal(m)))),
+  OIDC_DPOP_KEY_FILE: Type.Optional(Str()),
+  OIDC_PROFILE: Type.Optional(Type.Union([Type.Literal('fapi2')])),
   OIDC_SCOPES: Str({ default: DEFAULT_SCOPES }),
   OIDC_AUDIENCE: Type.Optional(Str()),
   OIDC_RESOURCE: Type.Optional(Str()),
@@ -64,7 +71,8 @@ function describeSchemaError(err: { errors?: Array<{ instancePath: string; keywo
   if (e.keyword === 'required') return new ConfigError(String(e.params.missingProperty), 'is required');
   const variable = e.instancePath.replace(/^\//, '').split('/')[0] || 'configuration';
   if (e.keyword === 'const' || e.keyword === 'enum') {
-    const allowed = (ConfigSchema.properties as Record<string, { anyOf?: Array<{ const: string }> }>)[variable]?.anyOf?.map((x) => x.const);
+    const prop = (ConfigSchema.properties as Record<string, { anyOf?: Array<{ const: string }>; const?: string }>)[variable];
+    const allowed = prop?.anyOf?.map((x) => x.const) ?? (prop?.const !== undefined ? [prop.const] : undefined);
     return new ConfigError(variable, `must be one of ${allowed?.join(', ') ?? 'the allowed values'}`);
   }
   return new ConfigError(variable, e.message ?? 'is malformed');

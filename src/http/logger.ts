@@ -8,7 +8,8 @@ import { pino } from 'pino';
 import type { Config } from '../config/config.js';
 
 const SECRET_FIELDS = ['accessToken', 'refreshToken', 'idToken', 'access_token', 'refresh_token', 'id_token', 'logout_token',
-  'client_secret', 'clientSecret', 'code_verifier', 'verifier', 'nonce', 'password'];
+  'client_secret', 'clientSecret', 'code_verifier', 'verifier', 'nonce', 'password',
+  'client_assertion', 'dpopKey', 'privateKey', 'dpop', 'request'];
 
 export const REDACT_PATHS = [
   'req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]',

@@ -13,20 +13,36 @@ import { codeChallenge, type PendingLogin } from './state.js';
  * (RFC 8707 2.1 allows several), and the scope is OIDC_SCOPES with the
  * routes' scopes added.
  */
-export function authorizationUrl(config: Config, metadata: ProviderMetadata, login: PendingLogin): string {
-  const u = new URL(metadata.authorization_endpoint);
-  const p = u.searchParams;
-  p.set('response_type', 'code');
-  p.set('client_id', config.clientId);
-  p.set('redirect_uri', config.redirectUri);
+export function authorizationParams(config: Config, login: PendingLogin): Record<string, string | string[]> {
   const userRoutes = config.routes.filter((r) => r.token === 'user' || r.token === 'optional');
-  p.set('scope', [...new Set([...config.scopes, ...userRoutes.flatMap((r) => r.scopes ?? [])])].join(' '));
-  p.set('state', login.state);
-  if (config.scopes.includes('openid')) p.set('nonce', login.nonce);
-  p.set('code_challenge', codeChallenge(login.verifier));
-  p.set('code_challenge_method', 'S256');
-  if (login.prompt) p.set('prompt', login.prompt);
-  if (config.audience) p.set('audience', config.audience);
-  for (const r of new Set([config.resource, ...userRoutes.map((x) => x.resource)])) if (r) p.append('resource', r);
+  const p: Record<string, string | string[]> = {
+    response_type: 'code',
+    client_id: config.clientId,
+    redirect_uri: config.redirectUri,
+    scope: [...new Set([...config.scopes, ...userRoutes.flatMap((r) => r.scopes ?? [])])].join(' '),
+    state: login.state,
+  };
+  if (config.scopes.includes('openid')) p.nonce = login.nonce;
+  p.code_challenge = codeChallenge(login.verifier);
+  p.code_challenge_method = 'S256';
+  if (login.prompt) p.prompt = login.prompt;
+  if (config.audience) p.audience = config.audience;
+  const resources = [...new Set([config.resource, ...userRoutes.map((x) => x.resource)])].filter((r): r is string => Boolean(r));
+  if (resources.length) p.resource = resources;
+  return p;
+}
+
+/** The authorization endpoint with `params` in its query. */
+export function withQuery(metadata: ProviderMetadata, params: Record<string, string | string[]>): string {
+  const u = new URL(metadata.authorization_endpoint);
+  for (const [k, v] of Object.entries(params)) {
+    if (Array.isArray(v)) for (const x of v) u.searchParams.append(k, x);
+    else u.searchParams.set(k, v);
+  }
   return u.href;
+}
+
+/** The plain authorization request's URL (no PAR, no request object). */
+export function authorizationUrl(config: Config, metadata: ProviderMetadata, login: PendingLogin): string {
+  return withQuery(metadata, authorizationParams(config, login));
 }

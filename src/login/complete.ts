@@ -76,7 +76,7 @@ export function checkCallback(query: CallbackQuery, pending: PendingLogin[], pro
   const { match, rest } = takePending(pending, query.state);
   if (!match) throw new LoginError('state_mismatch');
   const issuer = provider.issuer;
-  if (issuer && (provider.metadata.authorization_response_iss_parameter_supported || query.iss !== undefined) && query.iss !== issuer) {
+  if (issuer && (provider.issRequired || query.iss !== undefined) && query.iss !== issuer) {
     throw new LoginError('issuer_mismatch');
   }
   if (typeof query.code !== 'string' || !query.code) throw new LoginError('missing_code');
@@ -86,8 +86,10 @@ export function checkCallback(query: CallbackQuery, pending: PendingLogin[], pro
 /** Steps 4-7: the session a successful login starts. */
 export async function completeLogin(config: Config, provider: ReadyProvider, login: PendingLogin, code: string, clock: Clock): Promise<SessionData> {
   let tokens: TokenSet;
+  // OIDC_DPOP: the tokens are bound to a key made now (or the shared one), kept in the session
+  const dpop = provider.dpop?.forLogin();
   try {
-    tokens = await provider.tokens.exchangeCode(code, login.verifier);
+    tokens = await provider.tokens.exchangeCode(code, login.verifier, dpop?.key);
   } catch (e) {
     throw providerFailure(e, 'token_exchange');
   }
@@ -111,7 +113,7 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
   let info: Record<string, unknown> | undefined;
   if (usesUserinfo(config, provider)) {
     try {
-      info = await provider.tokens.userinfo(tokens.access_token);
+      info = await provider.tokens.userinfo(tokens.access_token, dpop?.key);
     } catch (e) {
       if (!(idClaims && e instanceof GrantRejected)) throw providerFailure(e, 'userinfo');
     }
@@ -133,6 +135,7 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
     refreshToken: tokens.refresh_token,
     idToken: tokens.id_token,
     createdAt: now,
+    dpopKey: dpop?.jwk,
   };
 }
 

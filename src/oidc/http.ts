@@ -30,6 +30,10 @@ export interface ProviderResponse {
   status: number;
   json: Record<string, unknown> | undefined;
   text: string;
+  /** The answer's DPoP-Nonce header (RFC 9449 8), when it has one. */
+  dpopNonce?: string;
+  /** The answer's WWW-Authenticate header (a resource's `use_dpop_nonce`). */
+  wwwAuthenticate?: string;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -37,7 +41,7 @@ const MAX_BODY = 1024 * 1024;
 export async function providerRequest(url: string, init: {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
-  form?: Record<string, string | undefined>;
+  form?: Record<string, string | string[] | undefined>;
   /** The total deadline of this call (default PROVIDER_DEADLINE_MS). */
   deadlineMs?: number;
 } = {}): Promise<ProviderResponse> {
@@ -45,7 +49,10 @@ export async function providerRequest(url: string, init: {
   let body: string | undefined;
   if (init.form) {
     const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(init.form)) if (v !== undefined) params.set(k, v);
+    for (const [k, v] of Object.entries(init.form)) {
+      if (Array.isArray(v)) for (const x of v) params.append(k, x);
+      else if (v !== undefined) params.set(k, v);
+    }
     body = params.toString();
     headers['content-type'] = 'application/x-www-form-urlencoded';
   }
@@ -73,7 +80,13 @@ export async function providerRequest(url: string, init: {
     const parsed: unknown = JSON.parse(text);
     if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) json = parsed as Record<string, unknown>;
   } catch { /* not JSON */ }
-  return { status: res.statusCode, json, text };
+  const nonce = res.headers['dpop-nonce'];
+  const challenge = res.headers['www-authenticate'];
+  return {
+    status: res.statusCode, json, text,
+    dpopNonce: typeof nonce === 'string' ? nonce : undefined,
+    wwwAuthenticate: Array.isArray(challenge) ? challenge.join(', ') : challenge,
+  };
 }
 
 export async function closeProviderClient(): Promise<void> {

@@ -15,13 +15,16 @@ export interface ProviderMetadata {
   id_token_signing_alg_values_supported?: string[];
   token_endpoint_auth_methods_supported?: string[];
   authorization_response_iss_parameter_supported?: boolean;
+  pushed_authorization_request_endpoint?: string;
+  require_pushed_authorization_requests?: boolean;
+  dpop_signing_alg_values_supported?: string[];
 }
 
 export class MetadataInvalid extends Error {
   override name = 'MetadataInvalid';
 }
 
-const URL_FIELDS = ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'revocation_endpoint', 'end_session_endpoint', 'jwks_uri'] as const;
+const URL_FIELDS = ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'revocation_endpoint', 'end_session_endpoint', 'jwks_uri', 'pushed_authorization_request_endpoint'] as const;
 
 /**
  * Rules: the document's `issuer` equals the configured issuer exactly; the

@@ -9,6 +9,10 @@ import { createJwksResolver, type KeyResolver } from './jwks.js';
 import { createTokenClient, type TokenClient } from './token-client.js';
 import { allowedAlgorithms, ASYMMETRIC_ALGS } from './verify-jwt.js';
 import { systemClock, type Clock } from '../clock.js';
+import { createDpopKeys, type DpopKeys } from '../tokens/dpop-keys.js';
+import { sessionKeyAlg } from './dpop.js';
+import { FAPI2_ID_TOKEN_ALGS } from '../config/assurance.js';
+import { MetadataInvalid } from './metadata.js';
 
 export const DEFAULT_BACKOFF_MS = 500;
 export const DEFAULT_MAX_BACKOFF_MS = 30_000;
@@ -21,6 +25,12 @@ export interface ReadyProvider {
   /** Keys of the provider's JWKS (undefined when it has none). */
   keyFor?: KeyResolver;
   algorithms: string[];
+  /** OIDC_DPOP: the keys tokens are bound to (undefined: Bearer tokens). */
+  dpop?: DpopKeys;
+  /** Whether logins push their authorization request (OIDC_PAR, or the provider requires it). */
+  par?: boolean;
+  /** RFC 9207: the callback must carry `iss` (the provider advertises it, or OIDC_PROFILE=fapi2). */
+  issRequired?: boolean;
 }
 
 export interface Provider {
@@ -43,12 +53,23 @@ export function wantsOpenId(config: Config): boolean {
  * refused), so an ES256 or PS256 provider works as well as an RS256 one.
  */
 function prepare(config: Config, metadata: ProviderMetadata, clock: Clock, deadlineMs?: number): ReadyProvider {
+  const { assurance } = config;
+  const par = assurance.par === 'always' || (assurance.par === 'auto' && metadata.require_pushed_authorization_requests === true);
+  // OIDC_PAR=true against a provider without a PAR endpoint: not ready (/readyz 503), retried like discovery
+  if (par && !metadata.pushed_authorization_request_endpoint) throw new MetadataInvalid('OIDC_PAR: the provider has no pushed_authorization_request_endpoint');
+  const all = config.issuer ? allowedAlgorithms(metadata.id_token_signing_alg_values_supported) : ASYMMETRIC_ALGS;
+  const fapi2 = assurance.profile === 'fapi2';
+  const algorithms = fapi2 ? all.filter((a) => FAPI2_ID_TOKEN_ALGS.includes(a)) : all;
+  if (!algorithms.length) throw new MetadataInvalid('OIDC_PROFILE: the provider signs ID tokens with none of PS256, ES256, EdDSA');
   return {
+    issRequired: fapi2 || metadata.authorization_response_iss_parameter_supported === true,
+    dpop: createDpopKeys(assurance, sessionKeyAlg(metadata.dpop_signing_alg_values_supported)),
+    par,
     metadata,
     issuer: config.issuer ?? metadata.issuer,
     tokens: createTokenClient(config, metadata, { deadlineMs }),
     keyFor: metadata.jwks_uri ? createJwksResolver(metadata.jwks_uri, { clock }) : undefined,
-    algorithms: config.issuer ? allowedAlgorithms(metadata.id_token_signing_alg_values_supported) : ASYMMETRIC_ALGS,
+    algorithms,
   };
 }
 

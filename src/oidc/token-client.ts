@@ -1,11 +1,16 @@
-// The token endpoint and its neighbours (RFC 6749, RFC 7009, OIDC userinfo),
-// as a confidential client: client_secret_basic unless the provider only
-// supports client_secret_post. Every provider answer is classified:
+// The token endpoint and its neighbours (RFC 6749, RFC 7009, RFC 9126, OIDC
+// userinfo), as a confidential client authenticated as src/oidc/client-auth.ts
+// says, on every call. With a DPoP key (RFC 9449) every grant carries a proof
+// and the answer must be a DPoP token; a `use_dpop_nonce` answer is retried
+// once with the nonce, and the latest nonce of the provider is remembered.
+// Every provider answer is classified:
 // - ProviderDown: unreachable, timeout, 5xx, 408, 429 (transient: keep the session);
 // - GrantRejected: a 4xx OAuth error such as invalid_grant (final).
 import type { Config } from '../config/config.js';
 import type { ProviderMetadata } from './metadata.js';
 import { providerRequest, type ProviderResponse } from './http.js';
+import { clientAuthentication } from './client-auth.js';
+import { DpopNonces, dpopProof, htuOf, wantsNonce, type DpopKey } from './dpop.js';
 
 export class GrantRejected extends Error {
   override name = 'GrantRejected';
@@ -23,12 +28,6 @@ export interface TokenSet {
   scope?: string;
 }
 
-/** RFC 6749 section 2.3.1: id and secret are form-urlencoded before Basic. */
-function basicAuth(id: string, secret: string): string {
-  const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
-}
-
 /** What a token is for: RFC 8707 `resource`, Auth0's `audience`, and the scopes asked for. */
 export interface TokenTarget {
   resource?: string;
@@ -37,56 +36,79 @@ export interface TokenTarget {
 }
 
 export interface TokenClient {
-  exchangeCode(code: string, codeVerifier: string): Promise<TokenSet>;
+  /** `dpop`: the key the tokens are bound to (OIDC_DPOP). */
+  exchangeCode(code: string, codeVerifier: string, dpop?: DpopKey): Promise<TokenSet>;
   /** The refresh_token grant; with `target`, a token for that API instead of OIDC_RESOURCE/OIDC_AUDIENCE. */
-  refresh(refreshToken: string, target?: TokenTarget): Promise<TokenSet>;
+  refresh(refreshToken: string, target?: TokenTarget, dpop?: DpopKey): Promise<TokenSet>;
   /** The client_credentials grant (RFC 6749 4.4): a token of the gateway itself. */
-  clientCredentials(target?: TokenTarget): Promise<TokenSet>;
+  clientCredentials(target?: TokenTarget, dpop?: DpopKey): Promise<TokenSet>;
   /** RFC 7009; resolves false when the provider has no revocation endpoint. */
   revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean>;
-  userinfo(accessToken: string): Promise<Record<string, unknown>>;
+  userinfo(accessToken: string, dpop?: DpopKey): Promise<Record<string, unknown>>;
+  /** RFC 9126: pushes the authorization request's parameters; resolves its `request_uri`. */
+  pushAuthorization(params: Record<string, string | string[]>): Promise<string>;
 }
 
 /** `deadlineMs`: the total deadline of each call (default: src/oidc/http.ts PROVIDER_DEADLINE_MS). */
 export function createTokenClient(config: Config, metadata: ProviderMetadata, { deadlineMs }: { deadlineMs?: number } = {}): TokenClient {
-  const methods = metadata.token_endpoint_auth_methods_supported;
-  const usePost = Boolean(methods?.length && !methods.includes('client_secret_basic') && methods.includes('client_secret_post'));
-  const auth: Record<string, string> = usePost ? {} : { authorization: basicAuth(config.clientId, config.clientSecret) };
-  const credentials = usePost ? { client_id: config.clientId, client_secret: config.clientSecret } : { client_id: config.clientId };
+  const authenticate = clientAuthentication(config, metadata);
+  const nonces = new DpopNonces();
 
-  const tokenRequest = async (form: Record<string, string | undefined>): Promise<TokenSet> => {
-    const res = await providerRequest(metadata.token_endpoint, { headers: auth, form: { ...form, ...credentials }, deadlineMs });
-    return asTokenSet(res);
+  /** One call, retried once when the server asks for a DPoP nonce; `auth`: with client credentials. */
+  const call = async (url: string, opts: { form?: Record<string, string | string[] | undefined>; auth?: boolean; dpop?: DpopKey; token?: string }): Promise<ProviderResponse> => {
+    const origin = new URL(url).origin;
+    const method = opts.form ? 'POST' : 'GET';
+    for (let attempt = 0; ; attempt++) {
+      const creds = opts.auth ? await authenticate() : undefined;
+      const headers: Record<string, string> = { ...creds?.headers };
+      if (opts.token) headers.authorization = `${opts.dpop ? 'DPoP' : 'Bearer'} ${opts.token}`;
+      if (opts.dpop) headers.dpop = dpopProof(opts.dpop, method, htuOf(url), opts.token, nonces.get(origin));
+      const res = await providerRequest(url, { method, headers, form: opts.form && { ...opts.form, ...creds?.form }, deadlineMs });
+      if (!opts.dpop) return res;
+      nonces.set(origin, res.dpopNonce);
+      if (attempt > 0 || !res.dpopNonce || !wantsNonce(res.status, res.json?.error, res.wwwAuthenticate)) return res;
+    }
   };
+  const grant = async (form: Record<string, string | undefined>, dpop?: DpopKey) =>
+    asTokenSet(await call(metadata.token_endpoint, { form, auth: true, dpop }), dpop !== undefined);
 
   return {
-    exchangeCode(code, codeVerifier) {
-      return tokenRequest({
+    exchangeCode(code, codeVerifier, dpop) {
+      return grant({
         grant_type: 'authorization_code',
         code,
         redirect_uri: config.redirectUri,
         code_verifier: codeVerifier,
         resource: config.resource,
-      });
+      }, dpop);
     },
-    refresh(refreshToken, target) {
-      if (!target) return tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken, resource: config.resource });
-      return tokenRequest({ grant_type: 'refresh_token', refresh_token: refreshToken, ...targetParams(target) });
+    refresh(refreshToken, target, dpop) {
+      if (!target) return grant({ grant_type: 'refresh_token', refresh_token: refreshToken, resource: config.resource }, dpop);
+      return grant({ grant_type: 'refresh_token', refresh_token: refreshToken, ...targetParams(target) }, dpop);
     },
-    clientCredentials(target = {}) {
-      return tokenRequest({ grant_type: 'client_credentials', ...targetParams(target) });
+    clientCredentials(target = {}, dpop) {
+      return grant({ grant_type: 'client_credentials', ...targetParams(target) }, dpop);
     },
     async revoke(token, hint) {
       if (!metadata.revocation_endpoint) return false;
-      const res = await providerRequest(metadata.revocation_endpoint, { headers: auth, form: { token, token_type_hint: hint, ...credentials }, deadlineMs });
+      const res = await call(metadata.revocation_endpoint, { form: { token, token_type_hint: hint }, auth: true });
       if (res.status !== 200) throw new GrantRejected(String(res.json?.error ?? 'revocation_failed'), res.status);
       return true;
     },
-    async userinfo(accessToken) {
+    async userinfo(accessToken, dpop) {
       if (!metadata.userinfo_endpoint) return {};
-      const res = await providerRequest(metadata.userinfo_endpoint, { headers: { authorization: `Bearer ${accessToken}` }, deadlineMs });
+      const res = await call(metadata.userinfo_endpoint, { token: accessToken, dpop });
       if (res.status !== 200 || !res.json) throw new GrantRejected(String(res.json?.error ?? 'userinfo_failed'), res.status);
       return res.json;
+    },
+    async pushAuthorization(params) {
+      const endpoint = metadata.pushed_authorization_request_endpoint;
+      if (!endpoint) throw new GrantRejected('no_par_endpoint', 0);
+      const res = await call(endpoint, { form: params, auth: true });
+      const uri = res.json?.request_uri;
+      if (res.status !== 201 && res.status !== 200) throw new GrantRejected(String(res.json?.error ?? 'par_failed').slice(0, 64), res.status);
+      if (typeof uri !== 'string' || !uri) throw new GrantRejected('no_request_uri', res.status);
+      return uri;
     },
   };
 }
@@ -95,11 +117,13 @@ function targetParams(t: TokenTarget): Record<string, string | undefined> {
   return { resource: t.resource, audience: t.audience, scope: t.scopes?.length ? t.scopes.join(' ') : undefined };
 }
 
-function asTokenSet(res: ProviderResponse): TokenSet {
+/** The grant's tokens; with DPoP the answer must say `token_type: DPoP` (a Bearer token would not be bound). */
+function asTokenSet(res: ProviderResponse, dpop: boolean): TokenSet {
   const j = res.json;
   if (res.status !== 200 || !j) throw new GrantRejected(String(j?.error ?? 'invalid_response').slice(0, 64), res.status);
   if (typeof j.access_token !== 'string' || !j.access_token) throw new GrantRejected('no_access_token', res.status);
-  if (j.token_type !== undefined && String(j.token_type).toLowerCase() !== 'bearer') throw new GrantRejected('unsupported_token_type', res.status);
+  const type = j.token_type === undefined ? undefined : String(j.token_type).toLowerCase();
+  if (dpop ? type !== 'dpop' : type !== undefined && type !== 'bearer') throw new GrantRejected('unsupported_token_type', res.status);
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   const expiresIn = Number(j.expires_in);
   return {

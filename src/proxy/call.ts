@@ -14,13 +14,13 @@
 // response left unread (cut). Upstream failures: 502; no response headers
 // within UPSTREAM_TIMEOUT, the wait for a free connection included, and not
 // counting the time the browser takes to send its body: 504 (JSON; a short
-// page for a navigation to the frontend). Bodies stream
-// both ways; the path after the prefix and the query pass exactly as the
-// client sent them (the guard refused anything that could leave the
-// prefix). Every call is one log line ('proxied call', or 'api call refused' /
-// 'frontend call refused' with its error code) with its request id, status
-// and times, and one observation of bff_http_request_duration_seconds (and of
-// bff_upstream_latency_seconds when the upstream answered).
+// page for a navigation to the frontend). Bodies stream both ways; the path
+// after the prefix and the query pass exactly as the client sent them (the
+// guard refused anything that could leave the prefix). A DPoP-bound token
+// goes with a proof (src/proxy/dpop.ts). Every call is one log line ('proxied
+// call', or 'api call refused' / 'frontend call refused' with its error code)
+// with its request id, status and times, and one observation of
+// bff_http_request_duration_seconds (and of bff_upstream_latency_seconds).
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import { fastifyCookie } from '@fastify/cookie';
@@ -35,13 +35,14 @@ import { redactUrl, requestId } from '../http/logger.js';
 import { createAccessLog } from '../http/access-log.js';
 import { errorPage, wantsHtml } from '../http/pages.js';
 import { addressesOf, trustFunction } from '../http/client-address.js';
-import { upstreamRequestHeaders, browserResponseHeaders, privateCacheControl, upgradeHeaders } from './headers.js';
+import { upstreamRequestHeaders, browserResponseHeaders, privateCacheControl, upgradeHeaders, hasBody } from './headers.js';
 import { renderHeaders } from './templates.js';
 import { admit, PROXIED_METHODS, type GuardDeps } from './guard.js';
 import { routeLabel, type ProxyTarget } from './target.js';
 import { Exchange } from './exchange.js';
 import { InFlight, RETRY_AFTER_S, type Limits } from './limits.js';
 import { createSessionSockets } from './sockets.js';
+import { createUpstreamDpop, NonceWanted } from './dpop.js';
 
 export interface ProxyDeps {
   config: Pick<Config, 'trustProxy' | 'publicUrl' | 'csrfHeader' | 'publicOrigin' | 'upstreamTimeoutMs'>;
@@ -72,10 +73,6 @@ class Call implements SessionRequest {
   }
 }
 
-function hasBody(headers: IncomingHttpHeaders): boolean {
-  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
-}
-
 export function createProxy(deps: ProxyDeps) {
   const { config, log, metrics, limits } = deps;
   const bySession = new InFlight(limits.callsInFlight);
@@ -87,6 +84,7 @@ export function createProxy(deps: ProxyDeps) {
   const publicHost = config.publicUrl.host;
   const guard: GuardDeps = { csrf: { csrfHeader: config.csrfHeader, publicOrigin: config.publicOrigin }, tokens: deps.tokens };
   const accessLog = createAccessLog(log);
+  const dpop = createUpstreamDpop();
 
   /** The headers of a request towards `target`'s upstream (also of a WebSocket upgrade: see upgradeHeaders). */
   function forwardHeaders(req: IncomingMessage, target: ProxyTarget, requestId: string, { token, session }: RouteToken, { ip, ips } = addresses(req)): IncomingHttpHeaders {
@@ -177,15 +175,24 @@ export function createProxy(deps: ProxyDeps) {
       const body = hasBody(req.headers) ? req : undefined;
       if (!body && headers['content-length'] !== undefined) delete headers['content-length'];
       const rest = upstream.basePath + url.slice(prefix.length);
+      const path = rest.startsWith('/') ? rest : `/${rest}`;
+      const bound = given.dpop; // OIDC_DPOP: Authorization: DPoP and a proof
+      let retry = false;
+      if (bound) {
+        dpop.prove(headers, req.method!, upstream.origin, path, given.token!, bound);
+        retry = !body;
+      }
 
       const sent = performance.now();
-      const ex = exchange = new Exchange(res, (status, upstreamHeaders) => {
+      const onStart = (status: number, upstreamHeaders: IncomingHttpHeaders) => {
+        if (bound && dpop.asked(upstream.origin, status, upstreamHeaders) && retry) throw new NonceWanted();
         upstreamMs = performance.now() - sent;
         const out = browserResponseHeaders(upstreamHeaders);
         if (given.session && given.token) out['cache-control'] = privateCacheControl(out['cache-control']);
         if (deps.closing() && req.httpVersionMajor === 1) out.connection = 'close';
         res.writeHead(status, out as IncomingHttpHeaders);
-      }, limits.stallMs);
+      };
+      let ex = exchange = new Exchange(res, onStart, limits.stallMs);
       // UPSTREAM_TIMEOUT for the answer, from now (the pool's queue included)
       let settled = false;
       const late = () => { if (!settled && !ex.started) ex.abort(new UpstreamTimeout()); };
@@ -201,7 +208,14 @@ export function createProxy(deps: ProxyDeps) {
         };
       }
       try {
-        await ex.send(upstream, { method: req.method as 'GET', path: rest.startsWith('/') ? rest : `/${rest}`, headers, body });
+        await ex.send(upstream, { method: req.method as 'GET', path, headers, body }).catch((e: unknown) => {
+          if (!(e instanceof NonceWanted) || res.destroyed) throw e;
+          // once, with the nonce the upstream gave (a call without a body)
+          retry = false;
+          dpop.prove(headers, req.method!, upstream.origin, path, given.token!, bound!);
+          ex = exchange = new Exchange(res, onStart, limits.stallMs);
+          return ex.send(upstream, { method: req.method as 'GET', path, headers });
+        });
       } catch (e) {
         if (e instanceof BodyStalled) throw e;
         if (e instanceof undiciErrors.RequestAbortedError || res.destroyed) return; // nobody to answer: the browser left
@@ -261,7 +275,10 @@ export function createProxy(deps: ProxyDeps) {
       try {
         const given = await admitted(req, target, call, true);
         if (given.session && call.sessionId) sockets.admitted(req.socket, call.sessionId);
-        return upgradeHeaders(forwardHeaders(req, target, id, given), target.set);
+        const headers = forwardHeaders(req, target, id, given);
+        // the handshake's own proof (a DPoP-bound token), for its GET
+        if (given.dpop) dpop.prove(headers, 'GET', target.upstream.origin, target.upstream.basePath + (req.url ?? '/').slice(target.prefix.length), given.token!, given.dpop);
+        return upgradeHeaders(headers, target.set);
       } catch (e) {
         // the refusal's line and observation (Fastify's error handler answers it)
         const { status } = publicError(e as FastifyError);

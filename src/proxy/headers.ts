@@ -101,6 +101,11 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, ctx: Forwa
   return out;
 }
 
+/** Whether a request has a body (a length other than 0, or chunks). */
+export function hasBody(headers: IncomingHttpHeaders): boolean {
+  return headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+}
+
 function firstValue(v: string | string[] | undefined): string | undefined {
   const s = Array.isArray(v) ? v[0] : v;
   return s?.split(',')[0]?.trim() || undefined;
@@ -142,7 +147,7 @@ export function withoutCookies(cookie: string | string[] | undefined, names: rea
 }
 
 /** Of the headers of a proxied request, those a WebSocket handshake towards the upstream carries. */
-const UPGRADE_HEADERS = ['authorization', 'cookie', 'origin', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
+const UPGRADE_HEADERS = ['authorization', 'dpop', 'cookie', 'origin', 'x-request-id', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host'];
 
 export function upgradeHeaders(all: IncomingHttpHeaders, set: Record<string, string> | undefined): Record<string, string> {
   const out: Record<string, string> = {};

@@ -22,6 +22,8 @@ export interface SessionData {
    * the refresh token.
    */
   resourceTokens?: Record<string, { accessToken: string; expiresAt?: number }>;
+  /** OIDC_DPOP: the private JWK the session's tokens are bound to, or `{ jkt }` of the shared key (src/tokens/dpop-keys.ts). */
+  dpopKey?: Record<string, string>;
 }
 
 /** A stored session and the seconds it has left in the store (its idle clock). */

@@ -38,7 +38,7 @@ export function createClientCredentials(deps: ClientCredentialsDeps) {
     if (!provider) throw new ClientTokenUnavailable('provider metadata not loaded');
     let tokens;
     try {
-      tokens = await provider.tokens.clientCredentials(target);
+      tokens = await provider.tokens.clientCredentials(target, provider.dpop?.forClient());
     } catch (e) {
       deps.onRequest?.('failed');
       throw new ClientTokenUnavailable(`client credentials failed: ${(e as Error).message}`);

@@ -19,6 +19,7 @@ import type { Provider } from '../oidc/provider.js';
 import type { TokenTarget } from '../oidc/token-client.js';
 import type { SessionRequest, Sessions } from '../session/sessions.js';
 import type { SessionData } from '../session/store.js';
+import type { DpopKey } from '../oidc/dpop.js';
 import { systemClock, type Clock } from '../clock.js';
 import { createRefresher, refreshDue, RefreshFailed, type RefreshTimings } from './refresh.js';
 import { createClientCredentials, ClientTokenUnavailable } from './client-credentials.js';
@@ -27,6 +28,8 @@ import { createClientCredentials, ClientTokenUnavailable } from './client-creden
 export interface RouteToken {
   token?: string;
   session?: SessionData;
+  /** OIDC_DPOP: the key the token is bound to (the upstream gets `Authorization: DPoP` and a proof). */
+  dpop?: DpopKey;
 }
 
 /** A route's own token target, or undefined when the session's main token fits. */
@@ -36,7 +39,7 @@ export function routeTarget(route: Route): TokenTarget | undefined {
 }
 
 export interface TokensDeps {
-  config: Pick<Config, 'clientId' | 'refreshSkew'>;
+  config: Pick<Config, 'clientId' | 'refreshSkew' | 'assurance'>;
   sessions: Sessions;
   provider: Provider;
   metrics: Pick<Metrics, 'refreshes' | 'storeErrors'>;
@@ -70,6 +73,9 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
     }
     return sessions.storeFailed(request, e);
   };
+  // OIDC_DPOP: the key of each token; without it, nothing is looked up per call
+  const dpop = config.assurance.dpop;
+  const sessionKey = (s: SessionData) => provider.current()?.dpop?.forSession(s);
   const secondsLeft = (request: SessionRequest) => request.sessionExpiresAt - clock.now() / 1000;
 
   /** The request's session with a usable access token; throws 401/503. */
@@ -91,11 +97,11 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
   async function userToken(request: SessionRequest, route: Route): Promise<RouteToken> {
     const session = await freshSession(request);
     const target = routeTarget(route);
-    if (!target) return { token: session.accessToken, session };
+    if (!target) return dpop ? { token: session.accessToken, session, dpop: sessionKey(session) } : { token: session.accessToken, session };
     try {
       const got = await refresher.forTarget(request.sessionId!, session, secondsLeft(request), target);
       request.session = got.session;
-      return { token: got.token, session: got.session };
+      return { token: got.token, session: got.session, dpop: dpop ? sessionKey(got.session) : undefined };
     } catch (e) {
       return sessionFailed(request, e);
     }
@@ -109,7 +115,8 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
 
   async function clientToken(request: SessionRequest, route: Route): Promise<RouteToken> {
     try {
-      return { token: await clientTokens.token(routeTarget(route) ?? {}) };
+      const token = await clientTokens.token(routeTarget(route) ?? {});
+      return { token, dpop: dpop ? provider.current()?.dpop?.forClient() : undefined };
     } catch (e) {
       if (!(e instanceof ClientTokenUnavailable)) throw e;
       request.log.warn({ reason: e.message }, 'client token unavailable');

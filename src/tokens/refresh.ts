@@ -124,9 +124,9 @@ export function createRefresher(deps: RefreshDeps) {
   }
 
   /** Calls the token endpoint with the refresh token; a refusal ends the session. */
-  async function useRefreshToken(id: string, provider: ReadyProvider, refreshToken: string, target?: TokenTarget) {
+  async function useRefreshToken(id: string, provider: ReadyProvider, data: SessionData, refreshToken: string, target?: TokenTarget) {
     try {
-      return await provider.tokens.refresh(refreshToken, target);
+      return await provider.tokens.refresh(refreshToken, target, provider.dpop?.forSession(data));
     } catch (e) {
       if (e instanceof GrantRejected && e.error !== 'invalid_client') return refused(id, `refresh refused: ${e.error}`);
       deps.onRefresh?.('unavailable');
@@ -161,7 +161,7 @@ export function createRefresher(deps: RefreshDeps) {
   async function refreshHolding(id: string, ttl: number, data: SessionData, merge: Merge, lease: Lease, target?: TokenTarget): Promise<SessionData> {
     const provider = deps.provider();
     if (!provider) throw new RefreshFailed('unavailable', 'provider metadata not loaded');
-    const tokens = await useRefreshToken(id, provider, data.refreshToken!, target);
+    const tokens = await useRefreshToken(id, provider, data, data.refreshToken!, target);
     if (tokens.id_token && provider.keyFor && provider.issuer) {
       try {
         await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.issuer, clientId: deps.clientId, algorithms: provider.algorithms, sub: data.sub, now: nowS() });
