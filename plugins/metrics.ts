@@ -1,11 +1,14 @@
 // The metrics of src/ops/metrics.ts for Fastify: every request Fastify serves
 // is observed (a proxied call observes itself), and the registry is served
 // at /metrics, or only on METRICS_PORT when set (so it need not be public).
+// In a cluster worker (WORKERS > 1) /metrics answers with the sum over all
+// workers, and METRICS_PORT is the primary's (src/ops/cluster-metrics.ts).
 import { createServer, type Server } from 'node:http';
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../src/config/config.js';
 import type { Metrics } from '../src/ops/metrics.js';
+import { workerMetrics } from '../src/ops/cluster-metrics.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -17,7 +20,7 @@ declare module 'fastify' {
   }
 }
 
-async function metricsPlugin(fastify: FastifyInstance, { config, metrics }: { config: Config; metrics: Metrics }) {
+async function metricsPlugin(fastify: FastifyInstance, { config, metrics, clusterWorker = false }: { config: Config; metrics: Metrics; clusterWorker?: boolean }) {
   fastify.decorate('metrics', metrics);
 
   fastify.addHook('onResponse', (request, reply, done) => {
@@ -28,7 +31,9 @@ async function metricsPlugin(fastify: FastifyInstance, { config, metrics }: { co
     done();
   });
 
-  const serve = async () => ({ type: metrics.registry.contentType, body: await metrics.registry.metrics() });
+  const serve = clusterWorker
+    ? workerMetrics(metrics.registry)
+    : async () => ({ type: metrics.registry.contentType, body: await metrics.registry.metrics() });
   if (config.metricsPort === undefined) {
     fastify.get('/metrics', async (_request, reply) => {
       const { type, body } = await serve();
@@ -36,6 +41,7 @@ async function metricsPlugin(fastify: FastifyInstance, { config, metrics }: { co
     });
     return;
   }
+  if (clusterWorker) return;
   let server: Server | undefined;
   fastify.addHook('onReady', async () => {
     server = createServer((req, res) => {
