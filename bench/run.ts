@@ -6,26 +6,31 @@
 // proxy (no auth), the express peer (express-openid-connect +
 // http-proxy-middleware), our gateway with the memory store and with the
 // Redis store, each at LOG_LEVEL=info (the default: one access line per
-// call) and at warn. Each authenticated target is logged into once through the
+// call) and at warn, and with the Redis store at info as a cluster of
+// WORKERS=2 under each of Node's two scheduling policies (round-robin in the
+// primary, and the operating system's). Each authenticated target is logged into once through the
 // real provider; then autocannon drives GETs with the same connections,
 // warm-up and duration for all. The load generator (this process) is pinned
 // to CPU 0 and every server to CPU 1 (taskset) when the machine has two.
 //
 // Prints req/s, p50, p99, peak RSS and the server's CPU time per call (from
-// /proc: steadier than req/s on a shared machine), as ratios to the bare
-// proxy and to the peer; writes bench-results.json. Then a refresh storm (hundreds of
+// /proc: steadier than req/s on a shared machine; a cluster's is its
+// primary's and workers' together), as ratios to the bare proxy and to the
+// peer, and for a cluster the share of the calls each worker served (from
+// the pid of its access lines: every gateway logs to a file); writes bench-results.json. Then a refresh storm (hundreds of
 // concurrent calls of one session at token expiry: token-endpoint calls and
 // errors). `npm run bench -- --soak 300000` adds the soak: RSS and
 // event-loop delay after warm-up and after that many calls.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { startIdp, type Idp } from '../test/fixtures/idp.js';
 import { Browser, login, parseForms } from '../test/fixtures/browser.js';
 import { freePort, sleep, waitFor } from '../test/fixtures/net.js';
+import { callsPerPid, cpuUs, fileSize, processTree, rssKiB } from './proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TARGETS_DIR = path.join(ROOT, 'bench', 'targets');
@@ -56,26 +61,25 @@ interface Target {
   proc?: ChildProcess;
   headers: Record<string, string>;
   path: string;
+  /** The file its stdout (the gateway's log lines) goes to. */
+  log?: string;
 }
 
-interface Figure { rps: number; p50: number; p99: number; rssMiB: number; errors: number; non2xx: number; cpuUs: number }
-
-function rssKiB(pid: number): number {
-  try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { return 0; }
+interface Figure {
+  rps: number; p50: number; p99: number; rssMiB: number; errors: number; non2xx: number; cpuUs: number;
+  /** A cluster: the calls each worker served, most first. */
+  perWorker?: number[];
+  /** A cluster: the largest share of the calls one worker served (0.5 is even for two). */
+  maxShare?: number;
 }
 
-const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
-/** CPU time (user + system) a process has used, in µs: less noisy than req/s on a shared machine. */
-function cpuUs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) * TICK_US;
-  } catch { return NaN; }
-}
+const LOGS = mkdtempSync(path.join(tmpdir(), 'bff-bench-logs-'));
 
-async function spawnServer(name: string, cmd: string[], env: Record<string, string>, port: number): Promise<ChildProcess> {
+async function spawnServer(name: string, cmd: string[], env: Record<string, string>, port: number, logFile?: string): Promise<ChildProcess> {
   const argv = pinned ? ['taskset', '-c', '1', ...cmd] : cmd;
-  const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const out = logFile ? openSync(logFile, 'a') : 'ignore';
+  const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', out, 'pipe'] });
+  if (typeof out === 'number') closeSync(out);
   let err = '';
   proc.stderr!.on('data', (d) => { err = (err + d).slice(-4000); });
   try {
@@ -113,45 +117,63 @@ function load(t: Target, seconds: number, amount?: number): Promise<autocannon.R
   });
 }
 
+const sum = (xs: number[]) => xs.reduce((a, x) => a + x, 0);
+
 async function measure(t: Target): Promise<Figure> {
   await load(t, WARMUP_S);
   let peak = 0;
   const pid = t.proc?.pid;
-  const sampler = setInterval(() => { if (pid) peak = Math.max(peak, rssKiB(pid)); }, 100);
-  const cpu0 = pid ? cpuUs(pid) : NaN;
+  // a cluster's primary and workers (the same processes for the whole run)
+  const pids = pid ? processTree(pid) : [];
+  const sampler = setInterval(() => { peak = Math.max(peak, sum(pids.map(rssKiB))); }, 100);
+  const cpu0 = pid ? sum(pids.map(cpuUs)) : NaN;
+  const logFrom = t.log ? fileSize(t.log) : 0;
   const r = await load(t, DURATION_S);
-  const cpu = pid ? (cpuUs(pid) - cpu0) / r.requests.total : NaN;
+  const cpu = pid ? (sum(pids.map(cpuUs)) - cpu0) / r.requests.total : NaN;
   clearInterval(sampler);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, rssMiB: peak / 1024, errors: r.errors + r.timeouts, non2xx: r.non2xx, cpuUs: cpu };
+  const f: Figure = { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, rssMiB: peak / 1024, errors: r.errors + r.timeouts, non2xx: r.non2xx, cpuUs: cpu };
+  if (t.log && pids.length > 1) {
+    // the workers write their lines in batches within 200 ms
+    await sleep(500);
+    const calls = [...callsPerPid(t.log, logFrom).values()].sort((a, b) => b - a);
+    f.perWorker = calls;
+    f.maxShare = calls[0] / sum(calls);
+  }
+  return f;
 }
 
 async function gatewayTarget(name: string, idp: Idp, upstreamUrl: string, port: number, env: Record<string, string> = {}): Promise<Target> {
   const url = `http://127.0.0.1:${port}`;
+  const log = path.join(LOGS, `${port}.log`);
   const proc = await spawnServer(name, ['node', 'dist/src/server.js'], {
     PUBLIC_URL: url, HOST: '127.0.0.1', OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret,
     API_UPSTREAM: upstreamUrl, SESSION_SECRET: SECRET, LOG_LEVEL: 'warn', AUTH_RATE_LIMIT: '0', ...env,
-  }, port);
+  }, port, log);
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { timeoutMs: 20_000, what: `${name} ready` });
   const browser = new Browser();
   await login(browser, url);
-  return { name, port, url, proc, path: '/api/bench', headers: { cookie: browser.cookieHeader(url), 'x-csrf': '1' } };
+  return { name, port, url, proc, log, path: '/api/bench', headers: { cookie: browser.cookieHeader(url), 'x-csrf': '1' } };
 }
 
 const fmt = (n: number, d = 0) => n.toFixed(d);
+const WORKERS_RR = 'bff (redis, info, 2 workers, rr)';
+const WORKERS_OS = 'bff (redis, info, 2 workers, os)';
 
 async function main() {
   if (pinned) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
   const procs: ChildProcess[] = [];
-  const stopAll = () => { for (const p of procs) p.kill('SIGKILL'); };
+  // a cluster's workers go with their primary: SIGTERM, drained in an instant as nothing is in flight any more
+  const stopAll = () => { for (const p of procs) p.kill(p.pid && processTree(p.pid).length > 1 ? 'SIGTERM' : 'SIGKILL'); rmSync(LOGS, { recursive: true, force: true }); };
   process.on('exit', stopAll);
   process.on('SIGINT', () => { stopAll(); process.exit(130); });
 
   const ports = {
     upstream: await freePort(), bare: await freePort(), lean: await freePort(), peer: await freePort(),
     memInfo: await freePort(), memWarn: await freePort(), redisInfo: await freePort(), redisWarn: await freePort(),
+    workersRr: await freePort(), workersOs: await freePort(),
   };
   const origin = (p: number) => `http://127.0.0.1:${p}`;
-  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.redisInfo, ports.redisWarn].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
+  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.redisInfo, ports.redisWarn, ports.workersRr, ports.workersOs].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
   const upstreamUrl = origin(ports.upstream);
   const upstream = await spawnServer('upstream', ['node', path.join(TARGETS_DIR, 'upstream.mjs')], {}, ports.upstream);
   procs.push(upstream);
@@ -175,6 +197,9 @@ async function main() {
   const gateways = [
     ['bff (memory, info)', ports.memInfo, { LOG_LEVEL: 'info' }], ['bff (memory, warn)', ports.memWarn, { LOG_LEVEL: 'warn' }],
     ['bff (redis, info)', ports.redisInfo, { ...redisEnv, LOG_LEVEL: 'info' }], ['bff (redis, warn)', ports.redisWarn, { ...redisEnv, LOG_LEVEL: 'warn' }],
+    // Node reads NODE_CLUSTER_SCHED_POLICY in the primary: rr (Linux's default) or none (the operating system's)
+    [WORKERS_RR, ports.workersRr, { ...redisEnv, LOG_LEVEL: 'info', WORKERS: '2', NODE_CLUSTER_SCHED_POLICY: 'rr' }],
+    [WORKERS_OS, ports.workersOs, { ...redisEnv, LOG_LEVEL: 'info', WORKERS: '2', NODE_CLUSTER_SCHED_POLICY: 'none' }],
   ] as const;
   for (const [name, port, env] of gateways) {
     const g = await gatewayTarget(name, idp, upstreamUrl, port, env);
@@ -196,7 +221,7 @@ async function main() {
     for (const t of measured) {
       const f = await measure(t);
       (rounds[t.name] ??= []).push(f);
-      process.stdout.write(`  round ${round} ${t.name.padEnd(20)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  rss ${fmt(f.rssMiB, 1)} MiB  cpu ${fmt(f.cpuUs, 1)} µs/call${f.errors || f.non2xx ? `  errors ${f.errors} non2xx ${f.non2xx}` : ''}\n`);
+      process.stdout.write(`  round ${round} ${t.name.padEnd(20)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  rss ${fmt(f.rssMiB, 1)} MiB  cpu ${fmt(f.cpuUs, 1)} µs/call${f.maxShare !== undefined ? `  calls per worker ${f.perWorker!.join('/')}` : ''}${f.errors || f.non2xx ? `  errors ${f.errors} non2xx ${f.non2xx}` : ''}\n`);
     }
   }
   // the best round of each (noise on a shared machine only ever slows a run down)
@@ -207,6 +232,12 @@ async function main() {
       ...b, rssMiB: Math.max(...fs.map((x) => x.rssMiB)), errors: fs.reduce((s, x) => s + x.errors, 0), non2xx: fs.reduce((s, x) => s + x.non2xx, 0),
       cpuUs: Math.min(...fs.map((x) => x.cpuUs)),
     };
+    // a cluster's evenness: its most uneven round
+    if (fs.some((x) => x.maxShare !== undefined)) {
+      const worst = fs.reduce((a, x) => ((x.maxShare ?? 0) > (a.maxShare ?? 0) ? x : a));
+      best[name].maxShare = worst.maxShare;
+      best[name].perWorker = worst.perWorker;
+    }
   }
   const base = best['bare fastify proxy'];
   const peerFig = best['express peer'];
@@ -221,6 +252,12 @@ async function main() {
     return row;
   });
 
+  const workers = compareWorkers(rounds);
+  for (const w of workers) {
+    process.stdout.write(`\n${w.name}: CPU µs/call ${fmt(w.cpuUs, 1)} (median ${fmt(w.cpuMedianUs, 1)}) vs one worker ${fmt(w.oneCpuUs, 1)} (median ${fmt(w.oneCpuMedianUs, 1)}): ${w.cpuRatio >= 1 ? '+' : ''}${fmt((w.cpuRatio - 1) * 100, 1)} % (median ${w.cpuMedianRatio >= 1 ? '+' : ''}${fmt((w.cpuMedianRatio - 1) * 100, 1)} %); busiest worker ${fmt(w.maxShare * 100, 1)} % of the calls (worst round, ${w.perWorker.join('/')})`);
+  }
+  if (workers.length) process.stdout.write('\n');
+
   const storm = await refreshStorm(upstreamUrl);
   process.stdout.write(`\nrefresh storm: ${storm.calls} concurrent calls at expiry -> ${storm.refreshGrants} refresh grant(s) at the token endpoint, ${storm.failed} failed\n`);
 
@@ -230,11 +267,31 @@ async function main() {
     process.stdout.write(`soak: ${SOAK} calls, RSS ${fmt(soak.rssAfterWarmupMiB, 1)} -> ${fmt(soak.rssAfterSoakMiB, 1)} MiB (${soak.rssGrowthMiB >= 0 ? '+' : ''}${fmt(soak.rssGrowthMiB, 1)}), event-loop p99 ${fmt(soak.loopP99BeforeMs, 1)} -> ${fmt(soak.loopP99AfterMs, 1)} ms, ${soak.errors} errors\n`);
   }
 
-  const out = { at: new Date().toISOString(), node: process.version, pinned, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, rounds, table, storm, soak };
+  const out = { at: new Date().toISOString(), node: process.version, pinned, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, rounds, table, workers, storm, soak };
   writeFileSync(path.join(ROOT, 'bench-results.json'), JSON.stringify(out, null, 2));
   process.stdout.write('\nwritten: bench-results.json\n');
   stopAll();
   await idp.close();
+}
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
+/** WORKERS=2 against the same gateway as one process (Redis store, info): CPU per call (best and median round) and evenness. */
+function compareWorkers(rounds: Record<string, Figure[]>) {
+  const one = rounds['bff (redis, info)'];
+  if (!one) return [];
+  return [WORKERS_RR, WORKERS_OS].filter((n) => rounds[n]).map((name) => {
+    const fs = rounds[name];
+    const worst = fs.reduce((a, x) => ((x.maxShare ?? 0) > (a.maxShare ?? 0) ? x : a));
+    const cpuUs = Math.min(...fs.map((x) => x.cpuUs));
+    const oneCpuUs = Math.min(...one.map((x) => x.cpuUs));
+    const cpuMedianUs = median(fs.map((x) => x.cpuUs));
+    const oneCpuMedianUs = median(one.map((x) => x.cpuUs));
+    return {
+      name, cpuUs, oneCpuUs, cpuRatio: cpuUs / oneCpuUs, cpuMedianUs, oneCpuMedianUs, cpuMedianRatio: cpuMedianUs / oneCpuMedianUs,
+      maxShare: worst.maxShare ?? NaN, perWorker: worst.perWorker ?? [], shares: fs.map((x) => x.maxShare ?? NaN),
+    };
+  });
 }
 
 /** Hundreds of concurrent calls of one session at token expiry: how many refreshes reach the provider. */
