@@ -50,3 +50,15 @@ export function callsPerPid(path: string, from: number): Map<number, number> {
   }
   return count;
 }
+
+/** The established connections to `port` (the server side), counted by the pid holding each (ss -p). */
+export function connectionsPerPid(port: number): Map<number, number> {
+  const count = new Map<number, number>();
+  let out = '';
+  try { out = execFileSync('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' }); } catch { return count; }
+  for (const m of out.matchAll(/pid=(\d+)/g)) {
+    const pid = Number(m[1]);
+    count.set(pid, (count.get(pid) ?? 0) + 1);
+  }
+  return count;
+}

@@ -8,7 +8,8 @@
 // Redis store, each at LOG_LEVEL=info (the default: one access line per
 // call) and at warn, and with the Redis store at info as a cluster of
 // WORKERS=2 under each of Node's two scheduling policies (round-robin in the
-// primary, and the operating system's). Each authenticated target is logged into once through the
+// primary, and the operating system's), beside its control: two plain
+// gateways, the load generator splitting the connections between them. Each authenticated target is logged into once through the
 // real provider; then autocannon drives GETs with the same connections,
 // warm-up and duration for all. The load generator (this process) is pinned
 // to CPU 0 and every server to CPU 1 (taskset) when the machine has two.
@@ -30,7 +31,8 @@ import autocannon from 'autocannon';
 import { startIdp, type Idp } from '../test/fixtures/idp.js';
 import { Browser, login, parseForms } from '../test/fixtures/browser.js';
 import { freePort, sleep, waitFor } from '../test/fixtures/net.js';
-import { callsPerPid, cpuUs, fileSize, processTree, rssKiB } from './proc.js';
+import { callsPerPid, connectionsPerPid, cpuUs, fileSize, processTree, rssKiB } from './proc.js';
+import { compareWorkers, connectionCosts, connectionSpread, sum, ONE_PROCESS, TWO_PROCESSES, WORKERS_OS, WORKERS_RR, type Figure, type Target } from './workers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TARGETS_DIR = path.join(ROOT, 'bench', 'targets');
@@ -53,25 +55,6 @@ const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf
 const STORM = arg('storm', 300);
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const pinned = cpus().length >= 2;
-
-interface Target {
-  name: string;
-  port: number;
-  url: string;
-  proc?: ChildProcess;
-  headers: Record<string, string>;
-  path: string;
-  /** The file its stdout (the gateway's log lines) goes to. */
-  log?: string;
-}
-
-interface Figure {
-  rps: number; p50: number; p99: number; rssMiB: number; errors: number; non2xx: number; cpuUs: number;
-  /** A cluster: the calls each worker served, most first. */
-  perWorker?: number[];
-  /** A cluster: the largest share of the calls one worker served (0.5 is even for two). */
-  maxShare?: number;
-}
 
 const LOGS = mkdtempSync(path.join(tmpdir(), 'bff-bench-logs-'));
 
@@ -109,30 +92,43 @@ async function loginAt(browser: Browser, startUrl: string, callbackPrefix: strin
   throw new Error(`login at ${startUrl} did not finish`);
 }
 
-function load(t: Target, seconds: number, amount?: number): Promise<autocannon.Result> {
+function load(t: Target, seconds: number, amount?: number, connections = CONNECTIONS): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    const opts: autocannon.Options = { url: `${t.url}${t.path}`, connections: CONNECTIONS, headers: t.headers, ...(amount ? { amount } : { duration: seconds }) };
+    const opts: autocannon.Options = { url: `${t.url}${t.path}`, connections, headers: t.headers, ...(amount ? { amount } : { duration: seconds }) };
     const inst = autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
     autocannon.track(inst, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false, outputStream: { write() {} } as unknown as NodeJS.WritableStream });
   });
 }
 
-const sum = (xs: number[]) => xs.reduce((a, x) => a + x, 0);
-
 async function measure(t: Target): Promise<Figure> {
-  await load(t, WARMUP_S);
+  const each = t.also ? [t, t.also] : [t];
+  const connections = Math.floor(CONNECTIONS / each.length);
+  await Promise.all(each.map((x) => load(x, WARMUP_S, undefined, connections)));
   let peak = 0;
   const pid = t.proc?.pid;
-  // a cluster's primary and workers (the same processes for the whole run)
-  const pids = pid ? processTree(pid) : [];
+  // a cluster's primary and workers (the same processes for the whole run), or the pair's two processes
+  const pids = each.flatMap((x) => (x.proc?.pid ? processTree(x.proc.pid) : []));
   const sampler = setInterval(() => { peak = Math.max(peak, sum(pids.map(rssKiB))); }, 100);
-  const cpu0 = pid ? sum(pids.map(cpuUs)) : NaN;
+  const before = pids.map(cpuUs);
   const logFrom = t.log ? fileSize(t.log) : 0;
-  const r = await load(t, DURATION_S);
-  const cpu = pid ? (sum(pids.map(cpuUs)) - cpu0) / r.requests.total : NaN;
+  let conns: number[] | undefined;
+  const census = setTimeout(() => { conns = [...connectionsPerPid(t.port).values()].sort((a, b) => b - a); }, DURATION_S * 500);
+  const rs = await Promise.all(each.map((x) => load(x, DURATION_S, undefined, connections)));
+  clearTimeout(census);
+  const total = sum(rs.map((r) => r.requests.total));
+  const used = pids.map((p, i) => cpuUs(p) - before[i]);
+  const cpu = pid ? sum(used) / total : NaN;
   clearInterval(sampler);
-  const f: Figure = { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, rssMiB: peak / 1024, errors: r.errors + r.timeouts, non2xx: r.non2xx, cpuUs: cpu };
-  if (t.log && pids.length > 1) {
+  const f: Figure = {
+    rps: sum(rs.map((r) => r.requests.average)), p50: Math.max(...rs.map((r) => r.latency.p50)), p99: Math.max(...rs.map((r) => r.latency.p99)),
+    rssMiB: peak / 1024, errors: sum(rs.map((r) => r.errors + r.timeouts)), non2xx: sum(rs.map((r) => r.non2xx)), cpuUs: cpu,
+  };
+  if (t.also) {
+    f.perWorker = rs.map((r) => r.requests.total).sort((a, b) => b - a);
+    f.maxShare = f.perWorker[0] / total;
+  } else if (t.log && pids.length > 1) {
+    f.connsPerWorker = conns;
+    f.primaryUs = used[0] / total;
     // the workers write their lines in batches within 200 ms
     await sleep(500);
     const calls = [...callsPerPid(t.log, logFrom).values()].sort((a, b) => b - a);
@@ -156,9 +152,6 @@ async function gatewayTarget(name: string, idp: Idp, upstreamUrl: string, port: 
 }
 
 const fmt = (n: number, d = 0) => n.toFixed(d);
-const WORKERS_RR = 'bff (redis, info, 2 workers, rr)';
-const WORKERS_OS = 'bff (redis, info, 2 workers, os)';
-
 async function main() {
   if (pinned) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
   const procs: ChildProcess[] = [];
@@ -170,10 +163,10 @@ async function main() {
   const ports = {
     upstream: await freePort(), bare: await freePort(), lean: await freePort(), peer: await freePort(),
     memInfo: await freePort(), memWarn: await freePort(), redisInfo: await freePort(), redisWarn: await freePort(),
-    workersRr: await freePort(), workersOs: await freePort(),
+    workersRr: await freePort(), workersOs: await freePort(), pairA: await freePort(), pairB: await freePort(),
   };
   const origin = (p: number) => `http://127.0.0.1:${p}`;
-  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.redisInfo, ports.redisWarn, ports.workersRr, ports.workersOs].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
+  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.redisInfo, ports.redisWarn, ports.workersRr, ports.workersOs, ports.pairA, ports.pairB].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
   const upstreamUrl = origin(ports.upstream);
   const upstream = await spawnServer('upstream', ['node', path.join(TARGETS_DIR, 'upstream.mjs')], {}, ports.upstream);
   procs.push(upstream);
@@ -206,6 +199,12 @@ async function main() {
     procs.push(g.proc!);
     targets.push(g);
   }
+  // the control of the cluster: two plain gateways side by side, the load split between them by the load generator
+  const pairB = await gatewayTarget('bff (pair, b)', idp, upstreamUrl, ports.pairB, { ...redisEnv, LOG_LEVEL: 'info' });
+  procs.push(pairB.proc!);
+  const pairA = await gatewayTarget(TWO_PROCESSES, idp, upstreamUrl, ports.pairA, { ...redisEnv, LOG_LEVEL: 'info' });
+  procs.push(pairA.proc!);
+  targets.push({ ...pairA, also: pairB });
   const mem = targets.find((x) => x.name === 'bff (memory, info)')!;
 
   // every authenticated target must answer 200 before it is measured
@@ -221,7 +220,7 @@ async function main() {
     for (const t of measured) {
       const f = await measure(t);
       (rounds[t.name] ??= []).push(f);
-      process.stdout.write(`  round ${round} ${t.name.padEnd(20)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  rss ${fmt(f.rssMiB, 1)} MiB  cpu ${fmt(f.cpuUs, 1)} µs/call${f.maxShare !== undefined ? `  calls per worker ${f.perWorker!.join('/')}` : ''}${f.errors || f.non2xx ? `  errors ${f.errors} non2xx ${f.non2xx}` : ''}\n`);
+      process.stdout.write(`  round ${round} ${t.name.padEnd(20)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  rss ${fmt(f.rssMiB, 1)} MiB  cpu ${fmt(f.cpuUs, 1)} µs/call${f.maxShare !== undefined ? `  calls per worker ${f.perWorker!.join('/')}` : ''}${f.connsPerWorker ? `  connections ${f.connsPerWorker.join('/')}  primary ${fmt(f.primaryUs!, 2)} µs/call` : ''}${f.errors || f.non2xx ? `  errors ${f.errors} non2xx ${f.non2xx}` : ''}\n`);
     }
   }
   // the best round of each (noise on a shared machine only ever slows a run down)
@@ -258,6 +257,19 @@ async function main() {
   }
   if (workers.length) process.stdout.write('\n');
 
+  const perConnection = await connectionCosts(targets.filter((t) => [ONE_PROCESS, WORKERS_RR, WORKERS_OS].includes(t.name)), ROUNDS);
+  for (const c of perConnection) {
+    process.stdout.write(`${c.name}: a new connection per call (GET /healthz): ${fmt(c.perSecond)} calls/s, CPU µs per call ${fmt(c.totalUs, 1)}${c.primaryUs !== undefined ? ` (primary ${fmt(c.primaryUs, 1)}, workers ${fmt(c.totalUs - c.primaryUs, 1)})` : ''}\n`);
+  }
+
+  const spread = [];
+  for (const t of targets.filter((x) => x.name === WORKERS_RR || x.name === WORKERS_OS)) {
+    const pin = (pid: number, list: string) => { if (pinned) execFileSync('taskset', ['-acp', list, String(pid)], { stdio: 'ignore' }); };
+    const s = await connectionSpread(t, connectionsPerPid, pin, { all: `0-${cpus().length - 1}`, servers: '1' });
+    spread.push(s);
+    process.stdout.write(`${s.name}: ${s.trials} × ${s.connections} connections at once, workers idle and unpinned: the busiest worker held ${fmt(s.meanMaxShare * 100, 1)} % on average, ${fmt(s.worstMaxShare * 100, 1)} % at worst\n`);
+  }
+
   const storm = await refreshStorm(upstreamUrl);
   process.stdout.write(`\nrefresh storm: ${storm.calls} concurrent calls at expiry -> ${storm.refreshGrants} refresh grant(s) at the token endpoint, ${storm.failed} failed\n`);
 
@@ -267,31 +279,11 @@ async function main() {
     process.stdout.write(`soak: ${SOAK} calls, RSS ${fmt(soak.rssAfterWarmupMiB, 1)} -> ${fmt(soak.rssAfterSoakMiB, 1)} MiB (${soak.rssGrowthMiB >= 0 ? '+' : ''}${fmt(soak.rssGrowthMiB, 1)}), event-loop p99 ${fmt(soak.loopP99BeforeMs, 1)} -> ${fmt(soak.loopP99AfterMs, 1)} ms, ${soak.errors} errors\n`);
   }
 
-  const out = { at: new Date().toISOString(), node: process.version, pinned, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, rounds, table, workers, storm, soak };
+  const out = { at: new Date().toISOString(), node: process.version, pinned, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, rounds, table, workers, perConnection, spread, storm, soak };
   writeFileSync(path.join(ROOT, 'bench-results.json'), JSON.stringify(out, null, 2));
   process.stdout.write('\nwritten: bench-results.json\n');
   stopAll();
   await idp.close();
-}
-
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-
-/** WORKERS=2 against the same gateway as one process (Redis store, info): CPU per call (best and median round) and evenness. */
-function compareWorkers(rounds: Record<string, Figure[]>) {
-  const one = rounds['bff (redis, info)'];
-  if (!one) return [];
-  return [WORKERS_RR, WORKERS_OS].filter((n) => rounds[n]).map((name) => {
-    const fs = rounds[name];
-    const worst = fs.reduce((a, x) => ((x.maxShare ?? 0) > (a.maxShare ?? 0) ? x : a));
-    const cpuUs = Math.min(...fs.map((x) => x.cpuUs));
-    const oneCpuUs = Math.min(...one.map((x) => x.cpuUs));
-    const cpuMedianUs = median(fs.map((x) => x.cpuUs));
-    const oneCpuMedianUs = median(one.map((x) => x.cpuUs));
-    return {
-      name, cpuUs, oneCpuUs, cpuRatio: cpuUs / oneCpuUs, cpuMedianUs, oneCpuMedianUs, cpuMedianRatio: cpuMedianUs / oneCpuMedianUs,
-      maxShare: worst.maxShare ?? NaN, perWorker: worst.perWorker ?? [], shares: fs.map((x) => x.maxShare ?? NaN),
-    };
-  });
 }
 
 /** Hundreds of concurrent calls of one session at token expiry: how many refreshes reach the provider. */
