@@ -4,11 +4,7 @@
 // workers are the primary's child processes (/proc), and each access line
 // carries the pid of the process that wrote it.
 import t, { type Test } from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startIdp, type Idp } from '../fixtures/idp.js';
 import { startUpstream, type Upstream } from '../fixtures/upstream.js';
 import { startRedis, type PrivateRedis } from '../fixtures/redis.js';
@@ -16,72 +12,7 @@ import { Browser, login, request } from '../fixtures/browser.js';
 import { freePort, waitFor } from '../fixtures/net.js';
 import { testEnv, CSRF } from '../fixtures/gateway.js';
 import { CLOSE_DEADLINE_MS } from '../../src/ops/shutdown.js';
-import { RESTART_LIMIT } from '../../src/ops/workers.js';
-import { SERVER } from '../fixtures/root.js';
-
-type Line = Record<string, unknown>;
-
-interface Server {
-  proc: ChildProcess;
-  pid: number;
-  lines: Line[];
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: string | null }>;
-  /** Every pid the primary ever had as a child (to kill them all at the end). */
-  seen: Set<number>;
-  workers(): number[];
-}
-
-/** The pids whose parent is `pid`, from /proc. */
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
-    } catch { /* gone meanwhile */ }
-  }
-  return out;
-}
-
-const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^\S+ \S+ Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/\(.*\)/, 'x'));
-
-/** The server in an empty folder (no .env) with exactly `env` (plus PATH). */
-function spawnServer(t: Test, env: Record<string, string | undefined>): Server {
-  const cwd = mkdtempSync(join(tmpdir(), 'bff-workers-'));
-  const clean: Record<string, string> = { PATH: process.env.PATH ?? '' };
-  for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
-  const proc = spawn(process.execPath, [SERVER], { cwd, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: Line[] = [];
-  let pending = '';
-  let stderr = '';
-  proc.stdout!.on('data', (c: Buffer) => {
-    pending += c.toString('utf8');
-    let nl: number;
-    while ((nl = pending.indexOf('\n')) !== -1) {
-      const raw = pending.slice(0, nl);
-      pending = pending.slice(nl + 1);
-      try { lines.push(JSON.parse(raw) as Line); } catch { lines.push({ raw }); }
-    }
-  });
-  proc.stderr!.on('data', (c: Buffer) => { stderr += c; });
-  const exit = new Promise<{ code: number | null; signal: string | null }>((r) => proc.on('exit', (code, signal) => r({ code, signal })));
-  const seen = new Set<number>();
-  const server: Server = {
-    proc, pid: proc.pid!, lines, stderr: () => stderr, exit, seen,
-    workers() { const w = childrenOf(proc.pid!); for (const p of w) seen.add(p); return w; },
-  };
-  t.teardown(async () => {
-    server.workers();
-    if (proc.exitCode === null && proc.signalCode === null) { proc.kill('SIGKILL'); await exit; }
-    for (const p of seen) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
-    rmSync(cwd, { recursive: true, force: true });
-  });
-  return server;
-}
-
-const within = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<string>((r) => setTimeout(r, ms, 'still running').unref())]);
+import { alive, listening, spawnServer, within, type Server } from '../fixtures/cluster.js';
 
 interface Stack { url: string; port: number; idp: Idp; upstream: Upstream; redis: PrivateRedis; server: Server }
 
@@ -106,11 +37,6 @@ async function startCluster(t: Test, extra: Record<string, string> = {}): Promis
     return true;
   }, { what: 'both workers to be ready', timeoutMs: 20_000 });
   return { url, port, idp, upstream, redis, server };
-}
-
-/** The pids that logged Fastify's "Server listening". */
-function listening(server: Server): Set<number> {
-  return new Set(server.lines.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('Server listening')).map((l) => l.pid as number));
 }
 
 /** `n` proxied calls, each on its own connection with its own request id; resolves with the pid that served each. */
@@ -209,52 +135,4 @@ t.test('WORKERS=2: /metrics on the public port is the sum whichever worker answe
   t.same(workers.filter(alive), [], 'no worker is left');
   const stopped = server.lines.filter((l) => l.pid === server.pid && l.msg === 'worker stopped');
   t.same(stopped.map((l) => l.code), [0, 0], 'each worker closed cleanly');
-});
-
-t.test('WORKERS=1 is one process: no primary, no child', async (t) => {
-  const port = await freePort();
-  const server = spawnServer(t, { ...testEnv(), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', WORKERS: '1' });
-  await waitFor(() => request({ url: `http://127.0.0.1:${port}/healthz`, headers: { 'x-request-id': 'single' } }).catch(() => undefined), { what: '/healthz', timeoutMs: 20_000 });
-  t.same(server.workers(), [], 'no child process');
-  await waitFor(() => server.lines.some((l) => l.reqId === 'single'), { what: 'the request line' });
-  t.equal(server.lines.find((l) => l.reqId === 'single')?.pid, server.pid, 'the process itself answered');
-  server.proc.kill('SIGTERM');
-  t.same(await within(server.exit, CLOSE_DEADLINE_MS + 5_000), { code: 0, signal: null }, 'SIGTERM: exit 0');
-});
-
-const REFUSED: Array<[string, Record<string, string>, string]> = [
-  ['two workers with the memory store', { WORKERS: '2' }, 'WORKERS'],
-  ['auto with the memory store', { WORKERS: 'auto' }, 'WORKERS'],
-  ['WORKERS=0', { WORKERS: '0', SESSION_STORE: 'redis' }, 'WORKERS'],
-  ['WORKERS=-1', { WORKERS: '-1', SESSION_STORE: 'redis' }, 'WORKERS'],
-  ['WORKERS=1.5', { WORKERS: '1.5', SESSION_STORE: 'redis' }, 'WORKERS'],
-  ['a bad SESSION_SECRET with WORKERS=2', { WORKERS: '2', SESSION_STORE: 'redis', SESSION_SECRET: 'short' }, 'SESSION_SECRET'],
-];
-for (const [what, over, variable] of REFUSED) {
-  t.test(`${what}: one line naming ${variable}, exit 1, nothing forked`, async (t) => {
-    const server = spawnServer(t, { ...testEnv(over), PORT: String(await freePort()), LOG_LEVEL: 'info' });
-    t.same(await within(server.exit, 20_000), { code: 1, signal: null }, 'exit 1');
-    const lines = server.stderr().trim().split('\n');
-    t.equal(lines.length, 1, 'one line on stderr');
-    t.match(lines[0], new RegExp(`\\b${variable}: `), `it names ${variable}`);
-    t.same(server.lines, [], 'nothing on stdout: the primary logs every fork, and there was none');
-  });
-}
-
-t.test('a crash loop is bounded: workers that cannot listen are replaced a few times, then the primary exits 1', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const blocker = createServer();
-  const port = await freePort();
-  await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => blocker.close(() => r())));
-  const server = spawnServer(t, { ...testEnv(), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', SESSION_STORE: 'redis', REDIS_URL: redis.url, WORKERS: '2' });
-  t.same(await within(server.exit, 60_000), { code: 1, signal: null }, 'the primary gives up with exit 1');
-  const primary = server.lines.filter((l) => l.pid === server.pid);
-  const started = primary.filter((l) => l.msg === 'worker started').length;
-  t.equal(started, 2 + RESTART_LIMIT, `two workers and ${RESTART_LIMIT} replacements, no more`);
-  t.ok(primary.some((l) => l.msg === 'workers keep dying: not replaced, stopping' && l.level === 60), 'it says why');
-  t.ok(server.lines.some((l) => l.pid !== server.pid && /EADDRINUSE/.test(JSON.stringify(l.err ?? ''))), 'and each worker says what failed');
-  const forked = primary.filter((l) => l.msg === 'worker started').map((l) => l.workerPid as number);
-  t.same(forked.filter(alive), [], 'no worker is left');
 });
