@@ -1,16 +1,12 @@
 // WORKERS at start, with the built server (dist/src/server.js): 1 is the one
 // process it always was; a bad value (or any bad variable with WORKERS=2)
-// stops the start with one line before anything is forked; and workers that
-// cannot start are replaced only a bounded number of times.
+// stops the start with one line before anything is forked.
 import t from 'tap';
-import { createServer } from 'node:net';
-import { startRedis } from '../fixtures/redis.js';
 import { request } from '../fixtures/browser.js';
 import { freePort, waitFor } from '../fixtures/net.js';
 import { testEnv } from '../fixtures/gateway.js';
 import { CLOSE_DEADLINE_MS } from '../../src/ops/shutdown.js';
-import { RESTART_LIMIT } from '../../src/ops/workers.js';
-import { alive, spawnServer, within } from '../fixtures/cluster.js';
+import { spawnServer, within } from '../fixtures/cluster.js';
 
 t.test('WORKERS=1 is one process: no primary, no child', async (t) => {
   const port = await freePort();
@@ -35,7 +31,7 @@ const REFUSED: Array<[string, Record<string, string>, string]> = [
 t.test('a bad configuration: one line naming the variable, exit 1, nothing forked', async (t) => {
   // all at once: each is a whole Node start
   const runs = REFUSED.map(([, over]) => spawnServer(t, { ...testEnv(over), PORT: '3999', LOG_LEVEL: 'info' }));
-  const exits = await Promise.all(runs.map((r) => within(r.exit, 30_000)));
+  const exits = await Promise.all(runs.map((r) => within(r.exit, 60_000)));
   REFUSED.forEach(([what, , variable], i) => {
     t.same(exits[i], { code: 1, signal: null }, `${what}: exit 1`);
     const lines = runs[i].stderr().trim().split('\n');
@@ -43,22 +39,4 @@ t.test('a bad configuration: one line naming the variable, exit 1, nothing forke
     t.match(lines[0], new RegExp(`\\b${variable}: `), `${what}: it names ${variable}`);
     t.same(runs[i].lines, [], `${what}: nothing on stdout (the primary logs every fork, and there was none)`);
   });
-});
-
-t.test('a crash loop is bounded: workers that cannot listen are replaced a few times, then the primary exits 1', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const blocker = createServer();
-  const port = await freePort();
-  await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => blocker.close(() => r())));
-  const server = spawnServer(t, { ...testEnv(), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', SESSION_STORE: 'redis', REDIS_URL: redis.url, WORKERS: '2' });
-  t.same(await within(server.exit, 90_000), { code: 1, signal: null }, 'the primary gives up with exit 1');
-  const primary = server.lines.filter((l) => l.pid === server.pid);
-  const started = primary.filter((l) => l.msg === 'worker started').length;
-  t.equal(started, 2 + RESTART_LIMIT, `two workers and ${RESTART_LIMIT} replacements, no more`);
-  t.ok(primary.some((l) => l.msg === 'workers keep dying: not replaced, stopping' && l.level === 60), 'it says why');
-  t.ok(server.lines.some((l) => l.pid !== server.pid && /EADDRINUSE/.test(JSON.stringify(l.err ?? ''))), 'and each worker says what failed');
-  const forked = primary.filter((l) => l.msg === 'worker started').map((l) => l.workerPid as number);
-  t.same(forked.filter(alive), [], 'no worker is left');
 });

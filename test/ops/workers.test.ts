@@ -30,7 +30,12 @@ async function startCluster(t: Test, extra: Record<string, string> = {}): Promis
     ...testEnv({ PUBLIC_URL: url, OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, API_UPSTREAM: upstream.url }),
     PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', SESSION_STORE: 'redis', REDIS_URL: redis.url, WORKERS: '2', ...extra,
   });
-  await waitFor(() => listening(server).size === 2, { what: 'two workers to listen', timeoutMs: 30_000 });
+  try {
+    // the primary's two current children, each having logged that it listens (a worker replaced at start counts once)
+    await waitFor(() => { const w = server.workers(); return w.length === 2 && w.every((p) => listening(server).has(p)); }, { what: 'two workers to listen', timeoutMs: 60_000 });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; stderr: ${server.stderr().slice(-500)}; last lines: ${JSON.stringify(server.lines.slice(-12))}`);
+  }
   // each request is a new connection: round-robin sends consecutive ones to each worker in turn
   await waitFor(async () => {
     for (let i = 0; i < 4; i++) if ((await request({ url: `${url}/readyz` })).status !== 200) return false;
