@@ -164,9 +164,10 @@ async function main() {
     upstream: await freePort(), bare: await freePort(), lean: await freePort(), peer: await freePort(),
     memInfo: await freePort(), memWarn: await freePort(), redisInfo: await freePort(), redisWarn: await freePort(),
     workersRr: await freePort(), workersOs: await freePort(), pairA: await freePort(), pairB: await freePort(),
+    fourRr: await freePort(), fourOs: await freePort(),
   };
   const origin = (p: number) => `http://127.0.0.1:${p}`;
-  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.redisInfo, ports.redisWarn, ports.workersRr, ports.workersOs, ports.pairA, ports.pairB].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
+  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.redisInfo, ports.redisWarn, ports.workersRr, ports.workersOs, ports.pairA, ports.pairB, ports.fourRr, ports.fourOs].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
   const upstreamUrl = origin(ports.upstream);
   const upstream = await spawnServer('upstream', ['node', path.join(TARGETS_DIR, 'upstream.mjs')], {}, ports.upstream);
   procs.push(upstream);
@@ -253,7 +254,7 @@ async function main() {
 
   const workers = compareWorkers(rounds);
   for (const w of workers) {
-    process.stdout.write(`\n${w.name}: CPU µs/call ${fmt(w.cpuUs, 1)} (median ${fmt(w.cpuMedianUs, 1)}) vs one worker ${fmt(w.oneCpuUs, 1)} (median ${fmt(w.oneCpuMedianUs, 1)}): ${w.cpuRatio >= 1 ? '+' : ''}${fmt((w.cpuRatio - 1) * 100, 1)} % (median ${w.cpuMedianRatio >= 1 ? '+' : ''}${fmt((w.cpuMedianRatio - 1) * 100, 1)} %); busiest worker ${fmt(w.maxShare * 100, 1)} % of the calls (worst round, ${w.perWorker.join('/')})`);
+    process.stdout.write(`\n${w.name}: CPU µs/call ${fmt(w.cpuUs, 1)} (median ${fmt(w.cpuMedianUs, 1)}) vs one worker ${fmt(w.oneCpuUs, 1)} (median ${fmt(w.oneCpuMedianUs, 1)}): ${w.cpuRatio >= 1 ? '+' : ''}${fmt((w.cpuRatio - 1) * 100, 1)} % (median ${w.cpuMedianRatio >= 1 ? '+' : ''}${fmt((w.cpuMedianRatio - 1) * 100, 1)} %, round by round ${w.pairedRatio >= 1 ? '+' : ''}${fmt((w.pairedRatio - 1) * 100, 1)} %); busiest worker ${fmt(w.maxShare * 100, 1)} % of the calls (worst round, ${w.perWorker.join('/')})`);
   }
   if (workers.length) process.stdout.write('\n');
 
@@ -262,8 +263,15 @@ async function main() {
     process.stdout.write(`${c.name}: a new connection per call (GET /healthz): ${fmt(c.perSecond)} calls/s, CPU µs per call ${fmt(c.totalUs, 1)}${c.primaryUs !== undefined ? ` (primary ${fmt(c.primaryUs, 1)}, workers ${fmt(c.totalUs - c.primaryUs, 1)})` : ''}\n`);
   }
 
+  // and with four workers (two per CPU here), started for this only: the operating system's imbalance grows with the workers
+  const four: Target[] = [];
+  for (const [name, port, policy] of [['bff (redis, 4 workers, rr)', ports.fourRr, 'rr'], ['bff (redis, 4 workers, os)', ports.fourOs, 'none']] as const) {
+    const g = await gatewayTarget(name, idp, upstreamUrl, port, { ...redisEnv, LOG_LEVEL: 'warn', WORKERS: '4', NODE_CLUSTER_SCHED_POLICY: policy });
+    procs.push(g.proc!);
+    four.push(g);
+  }
   const spread = [];
-  for (const t of targets.filter((x) => x.name === WORKERS_RR || x.name === WORKERS_OS)) {
+  for (const t of [...targets.filter((x) => x.name === WORKERS_RR || x.name === WORKERS_OS), ...four]) {
     const pin = (pid: number, list: string) => { if (pinned) execFileSync('taskset', ['-acp', list, String(pid)], { stdio: 'ignore' }); };
     const s = await connectionSpread(t, connectionsPerPid, pin, { all: `0-${cpus().length - 1}`, servers: '1' });
     spread.push(s);

@@ -53,8 +53,10 @@ export function compareWorkers(rounds: Record<string, Figure[]>) {
     const oneCpuUs = Math.min(...one.map((x) => x.cpuUs));
     const cpuMedianUs = median(fs.map((x) => x.cpuUs));
     const oneCpuMedianUs = median(one.map((x) => x.cpuUs));
+    // round by round (measured seconds apart): steadier than either alone when the machine's load drifts
+    const pairedRatio = median(fs.map((x, i) => x.cpuUs / one[i].cpuUs));
     return {
-      name, cpuUs, oneCpuUs, cpuRatio: cpuUs / oneCpuUs, cpuMedianUs, oneCpuMedianUs, cpuMedianRatio: cpuMedianUs / oneCpuMedianUs,
+      name, cpuUs, oneCpuUs, cpuRatio: cpuUs / oneCpuUs, cpuMedianUs, oneCpuMedianUs, cpuMedianRatio: cpuMedianUs / oneCpuMedianUs, pairedRatio,
       maxShare: worst.maxShare ?? NaN, perWorker: worst.perWorker ?? [], shares: fs.map((x) => x.maxShare ?? NaN), connections: fs.map((x) => x.connsPerWorker ?? []),
     };
   });
