@@ -7,22 +7,27 @@
 // http-proxy-middleware), our gateway with the memory store and with the
 // Redis store, each at LOG_LEVEL=info (the default: one access line per
 // call) and at warn, with a Redis Cluster (3 primaries, 3 replicas) at warn,
-// and with the memory store at warn with OIDC_DPOP=true (a DPoP proof signed
+// with the memory store at warn with OIDC_DPOP=true (a DPoP proof signed
 // per call: its cost against the same gateway's Bearer calls is printed as
-// `dpop/bearer`). Each authenticated target is logged into once through the
+// `dpop/bearer`), and with the Redis store at info as a cluster of
+// WORKERS=2 under each of Node's two scheduling policies (round-robin in the
+// primary, and the operating system's), beside its control: two plain
+// gateways, the load generator splitting the connections between them. Each authenticated target is logged into once through the
 // real provider; then autocannon drives GETs with the same connections,
 // warm-up and duration for all. The load generator (this process) is pinned
 // to CPU 0 and every server to CPU 1 (taskset) when the machine has two.
 //
 // Prints req/s, p50, p99, peak RSS and the server's CPU time per call (from
-// /proc: steadier than req/s on a shared machine), as ratios to the bare
-// proxy and to the peer; writes bench-results.json. Then a refresh storm (hundreds of
+// /proc: steadier than req/s on a shared machine; a cluster's is its
+// primary's and workers' together), as ratios to the bare proxy and to the
+// peer, and for a cluster the share of the calls each worker served (from
+// the pid of its access lines: every gateway logs to a file); writes bench-results.json. Then a refresh storm (hundreds of
 // concurrent calls of one session at token expiry: token-endpoint calls and
 // errors). `npm run bench -- --soak 300000` adds the soak: RSS and
 // event-loop delay after warm-up and after that many calls.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { mkdtempSync, openSync, closeSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -30,6 +35,8 @@ import { startIdp, type Idp } from '../test/fixtures/idp.js';
 import { Browser, login, parseForms } from '../test/fixtures/browser.js';
 import { freePort, sleep, waitFor } from '../test/fixtures/net.js';
 import { startRedisCluster } from '../test/fixtures/redis-ha.js';
+import { callsPerPid, connectionsPerPid, cpuUs, fileSize, processTree, rssKiB } from './proc.js';
+import { compareWorkers, connectionCosts, connectionSpread, sum, ONE_PROCESS, TWO_PROCESSES, WORKERS_OS, WORKERS_RR, type Figure, type Target } from './workers.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TARGETS_DIR = path.join(ROOT, 'bench', 'targets');
@@ -53,33 +60,13 @@ const STORM = arg('storm', 300);
 const SECRET = 'bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz';
 const pinned = cpus().length >= 2;
 
-interface Target {
-  name: string;
-  port: number;
-  url: string;
-  proc?: ChildProcess;
-  headers: Record<string, string>;
-  path: string;
-}
+const LOGS = mkdtempSync(path.join(tmpdir(), 'bff-bench-logs-'));
 
-interface Figure { rps: number; p50: number; p99: number; rssMiB: number; errors: number; non2xx: number; cpuUs: number }
-
-function rssKiB(pid: number): number {
-  try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { return 0; }
-}
-
-const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
-/** CPU time (user + system) a process has used, in µs: less noisy than req/s on a shared machine. */
-function cpuUs(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) * TICK_US;
-  } catch { return NaN; }
-}
-
-async function spawnServer(name: string, cmd: string[], env: Record<string, string>, port: number): Promise<ChildProcess> {
+async function spawnServer(name: string, cmd: string[], env: Record<string, string>, port: number, logFile?: string): Promise<ChildProcess> {
   const argv = pinned ? ['taskset', '-c', '1', ...cmd] : cmd;
-  const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const out = logFile ? openSync(logFile, 'a') : 'ignore';
+  const proc = spawn(argv[0], argv.slice(1), { cwd: ROOT, env: { ...process.env, ...env, PORT: String(port) }, stdio: ['ignore', out, 'pipe'] });
+  if (typeof out === 'number') closeSync(out);
   let err = '';
   proc.stderr!.on('data', (d) => { err = (err + d).slice(-4000); });
   try {
@@ -109,44 +96,71 @@ async function loginAt(browser: Browser, startUrl: string, callbackPrefix: strin
   throw new Error(`login at ${startUrl} did not finish`);
 }
 
-function load(t: Target, seconds: number, amount?: number): Promise<autocannon.Result> {
+function load(t: Target, seconds: number, amount?: number, connections = CONNECTIONS): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
-    const opts: autocannon.Options = { url: `${t.url}${t.path}`, connections: CONNECTIONS, headers: t.headers, ...(amount ? { amount } : { duration: seconds }) };
+    const opts: autocannon.Options = { url: `${t.url}${t.path}`, connections, headers: t.headers, ...(amount ? { amount } : { duration: seconds }) };
     const inst = autocannon(opts, (err, res) => (err ? reject(err) : resolve(res)));
     autocannon.track(inst, { renderProgressBar: false, renderResultsTable: false, renderLatencyTable: false, outputStream: { write() {} } as unknown as NodeJS.WritableStream });
   });
 }
 
 async function measure(t: Target): Promise<Figure> {
-  await load(t, WARMUP_S);
+  const each = t.also ? [t, t.also] : [t];
+  const connections = Math.floor(CONNECTIONS / each.length);
+  await Promise.all(each.map((x) => load(x, WARMUP_S, undefined, connections)));
   let peak = 0;
   const pid = t.proc?.pid;
-  const sampler = setInterval(() => { if (pid) peak = Math.max(peak, rssKiB(pid)); }, 100);
-  const cpu0 = pid ? cpuUs(pid) : NaN;
-  const r = await load(t, DURATION_S);
-  const cpu = pid ? (cpuUs(pid) - cpu0) / r.requests.total : NaN;
+  // a cluster's primary and workers (the same processes for the whole run), or the pair's two processes
+  const pids = each.flatMap((x) => (x.proc?.pid ? processTree(x.proc.pid) : []));
+  const sampler = setInterval(() => { peak = Math.max(peak, sum(pids.map(rssKiB))); }, 100);
+  const before = pids.map(cpuUs);
+  const logFrom = t.log ? fileSize(t.log) : 0;
+  let conns: number[] | undefined;
+  const census = setTimeout(() => { conns = [...connectionsPerPid(t.port).values()].sort((a, b) => b - a); }, DURATION_S * 500);
+  const rs = await Promise.all(each.map((x) => load(x, DURATION_S, undefined, connections)));
+  clearTimeout(census);
+  const total = sum(rs.map((r) => r.requests.total));
+  const used = pids.map((p, i) => cpuUs(p) - before[i]);
+  const cpu = pid ? sum(used) / total : NaN;
   clearInterval(sampler);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, rssMiB: peak / 1024, errors: r.errors + r.timeouts, non2xx: r.non2xx, cpuUs: cpu };
+  const f: Figure = {
+    rps: sum(rs.map((r) => r.requests.average)), p50: Math.max(...rs.map((r) => r.latency.p50)), p99: Math.max(...rs.map((r) => r.latency.p99)),
+    rssMiB: peak / 1024, errors: sum(rs.map((r) => r.errors + r.timeouts)), non2xx: sum(rs.map((r) => r.non2xx)), cpuUs: cpu,
+  };
+  if (t.also) {
+    f.perWorker = rs.map((r) => r.requests.total).sort((a, b) => b - a);
+    f.maxShare = f.perWorker[0] / total;
+  } else if (t.log && pids.length > 1) {
+    f.connsPerWorker = conns;
+    f.primaryUs = used[0] / total;
+    // the workers write their lines in batches within 200 ms
+    await sleep(500);
+    const calls = [...callsPerPid(t.log, logFrom).values()].sort((a, b) => b - a);
+    f.perWorker = calls;
+    f.maxShare = calls[0] / sum(calls);
+  }
+  return f;
 }
 
 async function gatewayTarget(name: string, idp: Idp, upstreamUrl: string, port: number, env: Record<string, string> = {}): Promise<Target> {
   const url = `http://127.0.0.1:${port}`;
+  const log = path.join(LOGS, `${port}.log`);
   const proc = await spawnServer(name, ['node', 'dist/src/server.js'], {
     PUBLIC_URL: url, HOST: '127.0.0.1', OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret,
     API_UPSTREAM: upstreamUrl, SESSION_SECRET: SECRET, LOG_LEVEL: 'warn', AUTH_RATE_LIMIT: '0', ...env,
-  }, port);
+  }, port, log);
   await waitFor(async () => (await fetch(`${url}/readyz`)).status === 200, { timeoutMs: 20_000, what: `${name} ready` });
   const browser = new Browser();
   await login(browser, url);
-  return { name, port, url, proc, path: '/api/bench', headers: { cookie: browser.cookieHeader(url), 'x-csrf': '1' } };
+  return { name, port, url, proc, log, path: '/api/bench', headers: { cookie: browser.cookieHeader(url), 'x-csrf': '1' } };
 }
 
 const fmt = (n: number, d = 0) => n.toFixed(d);
-
 async function main() {
   if (pinned) execFileSync('taskset', ['-cp', '0', String(process.pid)], { stdio: 'ignore' });
   const procs: ChildProcess[] = [];
-  const stopAll = () => { for (const p of procs) p.kill('SIGKILL'); };
+  // a cluster's workers go with their primary: SIGTERM, drained in an instant as nothing is in flight any more
+  const stopAll = () => { for (const p of procs) p.kill(p.pid && processTree(p.pid).length > 1 ? 'SIGTERM' : 'SIGKILL'); rmSync(LOGS, { recursive: true, force: true }); };
   process.on('exit', stopAll);
   process.on('SIGINT', () => { stopAll(); process.exit(130); });
 
@@ -154,9 +168,11 @@ async function main() {
     upstream: await freePort(), bare: await freePort(), lean: await freePort(), peer: await freePort(),
     memInfo: await freePort(), memWarn: await freePort(), memDpop: await freePort(), redisInfo: await freePort(), redisWarn: await freePort(),
     clusterWarn: await freePort(),
+    workersRr: await freePort(), workersOs: await freePort(), pairA: await freePort(), pairB: await freePort(),
+    fourRr: await freePort(), fourOs: await freePort(),
   };
   const origin = (p: number) => `http://127.0.0.1:${p}`;
-  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.memDpop, ports.redisInfo, ports.redisWarn, ports.clusterWarn].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
+  const idp = await startIdp({ publicUrls: [ports.memInfo, ports.memWarn, ports.memDpop, ports.redisInfo, ports.redisWarn, ports.clusterWarn, ports.workersRr, ports.workersOs, ports.pairA, ports.pairB, ports.fourRr, ports.fourOs].map(origin), extraRedirectUris: [`${origin(ports.peer)}/callback`], autoConsent: true, rotateRefreshToken: false });
   const upstreamUrl = origin(ports.upstream);
   const upstream = await spawnServer('upstream', ['node', path.join(TARGETS_DIR, 'upstream.mjs')], {}, ports.upstream);
   procs.push(upstream);
@@ -181,6 +197,9 @@ async function main() {
     ['bff (memory, info)', ports.memInfo, { LOG_LEVEL: 'info' }], ['bff (memory, warn)', ports.memWarn, { LOG_LEVEL: 'warn' }],
     ['bff (memory, dpop)', ports.memDpop, { LOG_LEVEL: 'warn', OIDC_DPOP: 'true' }],
     ['bff (redis, info)', ports.redisInfo, { ...redisEnv, LOG_LEVEL: 'info' }], ['bff (redis, warn)', ports.redisWarn, { ...redisEnv, LOG_LEVEL: 'warn' }],
+    // Node reads NODE_CLUSTER_SCHED_POLICY in the primary: rr (Linux's default) or none (the operating system's)
+    [WORKERS_RR, ports.workersRr, { ...redisEnv, LOG_LEVEL: 'info', WORKERS: '2', NODE_CLUSTER_SCHED_POLICY: 'rr' }],
+    [WORKERS_OS, ports.workersOs, { ...redisEnv, LOG_LEVEL: 'info', WORKERS: '2', NODE_CLUSTER_SCHED_POLICY: 'none' }],
   ] as const;
   for (const [name, port, env] of gateways) {
     const g = await gatewayTarget(name, idp, upstreamUrl, port, env);
@@ -195,6 +214,12 @@ async function main() {
     procs.push(g.proc!);
     targets.push(g);
   }
+  // the control of the cluster: two plain gateways side by side, the load split between them by the load generator
+  const pairB = await gatewayTarget('bff (pair, b)', idp, upstreamUrl, ports.pairB, { ...redisEnv, LOG_LEVEL: 'info' });
+  procs.push(pairB.proc!);
+  const pairA = await gatewayTarget(TWO_PROCESSES, idp, upstreamUrl, ports.pairA, { ...redisEnv, LOG_LEVEL: 'info' });
+  procs.push(pairA.proc!);
+  targets.push({ ...pairA, also: pairB });
   const mem = targets.find((x) => x.name === 'bff (memory, info)')!;
 
   // every authenticated target must answer 200 before it is measured
@@ -210,7 +235,7 @@ async function main() {
     for (const t of measured) {
       const f = await measure(t);
       (rounds[t.name] ??= []).push(f);
-      process.stdout.write(`  round ${round} ${t.name.padEnd(20)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  rss ${fmt(f.rssMiB, 1)} MiB  cpu ${fmt(f.cpuUs, 1)} µs/call${f.errors || f.non2xx ? `  errors ${f.errors} non2xx ${f.non2xx}` : ''}\n`);
+      process.stdout.write(`  round ${round} ${t.name.padEnd(20)} ${fmt(f.rps).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  rss ${fmt(f.rssMiB, 1)} MiB  cpu ${fmt(f.cpuUs, 1)} µs/call${f.maxShare !== undefined ? `  calls per worker ${f.perWorker!.join('/')}` : ''}${f.connsPerWorker ? `  connections ${f.connsPerWorker.join('/')}  primary ${fmt(f.primaryUs!, 2)} µs/call` : ''}${f.errors || f.non2xx ? `  errors ${f.errors} non2xx ${f.non2xx}` : ''}\n`);
     }
   }
   // the best round of each (noise on a shared machine only ever slows a run down)
@@ -222,6 +247,12 @@ async function main() {
       // a round that served nothing has no CPU per call
       cpuUs: Math.min(...fs.map((x) => x.cpuUs).filter(Number.isFinite)),
     };
+    // a cluster's evenness: its most uneven round
+    if (fs.some((x) => x.maxShare !== undefined)) {
+      const worst = fs.reduce((a, x) => ((x.maxShare ?? 0) > (a.maxShare ?? 0) ? x : a));
+      best[name].maxShare = worst.maxShare;
+      best[name].perWorker = worst.perWorker;
+    }
   }
   const base = best['bare fastify proxy'];
   const peerFig = best['express peer'];
@@ -246,6 +277,35 @@ async function main() {
     process.stdout.write(`\ndpop/bearer CPU per call: median of ${perRound.length} back-to-back rounds ${fmt(dpopRatio, 2)}x (rounds ${perRound.map((r) => fmt(r, 2)).join(' ')}); best rounds ${fmt(dpop.cpuUs, 1)} / ${fmt(bearer.cpuUs, 1)} µs (same gateway, memory store, warn)\n`);
   }
 
+  const workers = compareWorkers(rounds);
+  for (const w of workers) {
+    process.stdout.write(`\n${w.name}: CPU µs/call ${fmt(w.cpuUs, 1)} (median ${fmt(w.cpuMedianUs, 1)}) vs one worker ${fmt(w.oneCpuUs, 1)} (median ${fmt(w.oneCpuMedianUs, 1)}): ${w.cpuRatio >= 1 ? '+' : ''}${fmt((w.cpuRatio - 1) * 100, 1)} % (median ${w.cpuMedianRatio >= 1 ? '+' : ''}${fmt((w.cpuMedianRatio - 1) * 100, 1)} %, round by round ${w.pairedRatio >= 1 ? '+' : ''}${fmt((w.pairedRatio - 1) * 100, 1)} %); busiest worker ${fmt(w.maxShare * 100, 1)} % of the calls (worst round, ${w.perWorker.join('/')})`);
+  }
+  if (workers.length) process.stdout.write('\n');
+
+  const perConnection = await connectionCosts(targets.filter((t) => [ONE_PROCESS, WORKERS_RR, WORKERS_OS].includes(t.name)), ROUNDS);
+  for (const c of perConnection) {
+    process.stdout.write(`${c.name}: a new connection per call (GET /healthz): ${fmt(c.perSecond)} calls/s, CPU µs per call ${fmt(c.totalUs, 1)}${c.primaryUs !== undefined ? ` (primary ${fmt(c.primaryUs, 1)}, workers ${fmt(c.totalUs - c.primaryUs, 1)})` : ''}\n`);
+  }
+
+  // and with four workers (two per CPU here), started for this only (when the
+  // cluster targets were measured): the operating system's imbalance grows with the workers
+  const spread = [];
+  if (targets.some((x) => x.name === WORKERS_RR || x.name === WORKERS_OS)) {
+    const four: Target[] = [];
+    for (const [name, port, policy] of [['bff (redis, 4 workers, rr)', ports.fourRr, 'rr'], ['bff (redis, 4 workers, os)', ports.fourOs, 'none']] as const) {
+      const g = await gatewayTarget(name, idp, upstreamUrl, port, { ...redisEnv, LOG_LEVEL: 'warn', WORKERS: '4', NODE_CLUSTER_SCHED_POLICY: policy });
+      procs.push(g.proc!);
+      four.push(g);
+    }
+    for (const t of [...targets.filter((x) => x.name === WORKERS_RR || x.name === WORKERS_OS), ...four]) {
+      const pin = (pid: number, list: string) => { if (pinned) execFileSync('taskset', ['-acp', list, String(pid)], { stdio: 'ignore' }); };
+      const s = await connectionSpread(t, connectionsPerPid, pin, { all: `0-${cpus().length - 1}`, servers: '1' });
+      spread.push(s);
+      process.stdout.write(`${s.name}: ${s.trials} × ${s.connections} connections at once, workers idle and unpinned: the busiest worker held ${fmt(s.meanMaxShare * 100, 1)} % on average, ${fmt(s.worstMaxShare * 100, 1)} % at worst\n`);
+    }
+  }
+
   const storm = await refreshStorm(upstreamUrl);
   process.stdout.write(`\nrefresh storm: ${storm.calls} concurrent calls at expiry -> ${storm.refreshGrants} refresh grant(s) at the token endpoint, ${storm.refused} refused (429: over 64 in flight), ${storm.failed} failed\n`);
 
@@ -255,7 +315,7 @@ async function main() {
     process.stdout.write(`soak: ${SOAK} calls, RSS ${fmt(soak.rssAfterWarmupMiB, 1)} -> ${fmt(soak.rssAfterSoakMiB, 1)} MiB (${soak.rssGrowthMiB >= 0 ? '+' : ''}${fmt(soak.rssGrowthMiB, 1)}), event-loop p99 ${fmt(soak.loopP99BeforeMs, 1)} -> ${fmt(soak.loopP99AfterMs, 1)} ms, ${soak.errors} errors\n`);
   }
 
-  const out = { at: new Date().toISOString(), node: process.version, pinned, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, rounds, table, dpopRatio, storm, soak };
+  const out = { at: new Date().toISOString(), node: process.version, pinned, connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, rounds, table, dpopRatio, workers, perConnection, spread, storm, soak };
   writeFileSync(path.join(ROOT, 'bench-results.json'), JSON.stringify(out, null, 2));
   process.stdout.write('\nwritten: bench-results.json\n');
   stopAll();

@@ -1,5 +1,6 @@
 // The root plugin: registers every concern in a visible order and owns the
 // error and 404 handlers. No logic of its own.
+import cluster from 'node:cluster';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import fp from 'fastify-plugin';
@@ -92,7 +93,7 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
 
   await fastify.register(drain);
   await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
-  await fastify.register(metrics, { config, metrics: counters });
+  await fastify.register(metrics, { config, metrics: counters, clusterWorker: cluster.isWorker });
   await fastify.register(oidc, { provider });
   await fastify.register(session, { sessions });
   await fastify.register(csrf, { config });

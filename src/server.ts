@@ -2,9 +2,14 @@
 // it is wrong), listen, and a graceful close on SIGTERM/SIGINT: stop
 // accepting, let in-flight requests finish up to CLOSE_DEADLINE_MS, close the
 // store, exit 0 (src/ops/shutdown.ts).
+//
+// WORKERS=1 (the default) is this one process. With more, this process
+// becomes the primary once the configuration has passed (a bad one forks
+// nothing) and forks the workers (src/ops/workers.ts), each of which runs
+// this file again as a gateway. The modules are imported after the choice:
+// the primary never loads Fastify.
+import cluster from 'node:cluster';
 import { loadConfig, ConfigError, type Config } from './config/config.js';
-import { buildApp } from './app.js';
-import { closeOnSignals } from './ops/shutdown.js';
 
 let config: Config;
 try {
@@ -14,12 +19,29 @@ try {
   process.exit(1);
 }
 
-const fastify = await buildApp(config);
-closeOnSignals(fastify);
+if (config.workers > 1 && cluster.isPrimary) {
+  const [{ runPrimary }, { pino }, { loggerOptions }] = await Promise.all([import('./ops/workers.js'), import('pino'), import('./http/logger.js')]);
+  // synchronous: the primary writes a few lines, and the last ones come right before process.exit
+  const log = pino(loggerOptions(config) as object, pino.destination({ dest: 1, sync: true }));
+  try {
+    await runPrimary(config, log);
+  } catch (e) {
+    log.fatal({ err: e }, 'cannot start the workers');
+    process.exit(1);
+  }
+} else {
+  // a worker stopped before it serves has nothing to drain
+  const stopEarly = () => process.exit(0);
+  if (cluster.isWorker) for (const s of ['SIGTERM', 'SIGINT']) process.on(s, stopEarly);
+  const [{ buildApp }, { closeOnSignals }] = await Promise.all([import('./app.js'), import('./ops/shutdown.js')]);
+  const fastify = await buildApp(config);
+  closeOnSignals(fastify, undefined, { worker: cluster.isWorker });
+  for (const s of ['SIGTERM', 'SIGINT']) process.off(s, stopEarly);
 
-try {
-  await fastify.listen({ port: config.port, host: config.host });
-} catch (e) {
-  fastify.log.fatal({ err: e }, 'cannot listen');
-  process.exit(1);
+  try {
+    await fastify.listen({ port: config.port, host: config.host });
+  } catch (e) {
+    fastify.log.fatal({ err: e }, 'cannot listen');
+    process.exit(1);
+  }
 }

@@ -14,6 +14,7 @@ import { loadAssurance, type Assurance } from './assurance.js';
 import { cookieName, LOGIN_COOKIE, SESSION_COOKIE } from './cookies.js';
 import { redisTopology } from './redis.js';
 import type { RedisTopology } from '../session/redis-connection.js';
+import { parseWorkers } from './workers.js';
 
 export { ConfigError };
 
@@ -64,6 +65,8 @@ export interface Config {
   frontendUpstream?: string;
   /** CONTENT_SECURITY_POLICY: replaces the default policy of the HTML that STATIC_DIR serves. */
   contentSecurityPolicy?: string;
+  /** WORKERS: processes serving the port (1: this process alone, no cluster). */
+  workers: number;
 }
 
 /** The variable each setting of the environment form's one route comes from. */
@@ -138,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const staticDir = e.STATIC_DIR ? checkStaticDir(e.STATIC_DIR) : undefined;
   if (e.CONTENT_SECURITY_POLICY && !staticDir) throw new ConfigError('CONTENT_SECURITY_POLICY', 'applies only to the files STATIC_DIR serves; set STATIC_DIR or remove it');
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) throw new ConfigError('METRICS_PORT', 'must differ from PORT');
+  const workers = parseWorkers(e.WORKERS, e.SESSION_STORE);
 
   return {
     port: e.PORT,
@@ -176,5 +180,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     staticDir,
     frontendUpstream: e.FRONTEND_UPSTREAM,
     contentSecurityPolicy: e.CONTENT_SECURITY_POLICY,
+    workers,
   };
 }

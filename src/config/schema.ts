@@ -59,6 +59,8 @@ export const ConfigSchema = Type.Object({
   STATIC_DIR: Type.Optional(Str()),
   FRONTEND_UPSTREAM: Type.Optional(Str()),
   CONTENT_SECURITY_POLICY: Type.Optional(Str({ pattern: '^[\\x20-\\x7e]+$' })),
+  // a number or `auto`: read by src/config/workers.ts
+  WORKERS: Str({ default: '1' }),
 });
 
 export type Env = Static<typeof ConfigSchema>;

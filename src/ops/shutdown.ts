@@ -5,17 +5,39 @@
 // requests, proxied calls included, finish, then close the store (onClose
 // hooks) and exit 0. Past CLOSE_DEADLINE_MS the process exits 1 whatever is
 // still running; a second signal exits 1 at once.
+//
+// A cluster worker (WORKERS > 1) closes the same way, but a second signal
+// changes nothing: Ctrl-C in a terminal signals the whole process group and
+// the primary forwards its own signal too (src/ops/workers.ts), so a worker
+// may get two at once; the primary is the one that gives up on a worker.
 import closeWithGrace from 'close-with-grace';
 import type { FastifyInstance } from 'fastify';
 
 /** Shorter than Kubernetes' default 30 s termination grace period. */
 export const CLOSE_DEADLINE_MS = 10_000;
 
-export function closeOnSignals(fastify: FastifyInstance, deadlineMs = CLOSE_DEADLINE_MS) {
-  return closeWithGrace({ delay: deadlineMs, logger: { error: (m: unknown) => fastify.log.error(String(m)) } }, async ({ signal, err }) => {
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+export function closeOnSignals(fastify: FastifyInstance, deadlineMs = CLOSE_DEADLINE_MS, { worker = false } = {}) {
+  let started = false;
+  let stoppedBy: string | undefined;
+  const handle = closeWithGrace({
+    delay: deadlineMs, logger: { error: (m: unknown) => fastify.log.error(String(m)) }, skip: worker ? [...STOP_SIGNALS] : [],
+  }, async ({ signal, err }) => {
+    started = true;
     if (err) fastify.log.error({ err }, 'closing after an error');
-    else fastify.log.info({ signal }, 'closing');
+    else fastify.log.info({ signal: signal ?? stoppedBy }, 'closing');
     await fastify.close();
     fastify.log.info('closed');
   });
+  if (worker) {
+    for (const s of STOP_SIGNALS) {
+      process.on(s, () => {
+        if (started || stoppedBy) return;
+        stoppedBy = s;
+        void handle.close();
+      });
+    }
+  }
+  return handle;
 }

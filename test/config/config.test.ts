@@ -3,6 +3,8 @@ import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
+import { availableParallelism } from 'node:os';
+import { parseWorkers, MAX_WORKERS } from '../../src/config/workers.js';
 import { testEnv } from '../fixtures/gateway.js';
 
 const REQUIRED = ['PUBLIC_URL', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'API_UPSTREAM', 'SESSION_SECRET'];
@@ -161,4 +163,30 @@ t.test('a .env file supplies variables under the environment, with the same rule
   file([...Object.entries(full).map(([k, v]) => `${k}=${v}`), 'PORT=0x10']);
   t.throws(() => loadConfig({}, { dotenv: true }), { name: 'ConfigError', variable: 'PORT' });
   t.equal(loadConfig(testEnv()).port, 3000, 'without dotenv the file is not read');
+});
+
+t.test('WORKERS', async (t) => {
+  const redis = { SESSION_STORE: 'redis' };
+  t.equal(loadConfig(testEnv()).workers, 1, 'one process by default');
+  t.equal(loadConfig(testEnv({ WORKERS: '1' })).workers, 1, 'one process with the memory store');
+  t.equal(loadConfig(testEnv({ ...redis, WORKERS: '4' })).workers, 4);
+  t.equal(loadConfig(testEnv({ ...redis, WORKERS: 'auto' })).workers, availableParallelism(), 'auto: one per CPU Node counts');
+  t.equal(parseWorkers('auto', 'redis', () => 8), 8);
+  t.equal(parseWorkers('auto', 'redis', () => 1000), MAX_WORKERS, 'auto is capped like a number');
+  const refused: Array<[Record<string, string>, RegExp]> = [
+    [{ WORKERS: '2' }, /needs SESSION_STORE=redis/],
+    [{ WORKERS: 'auto' }, /needs SESSION_STORE=redis/],
+    [{ ...redis, WORKERS: '0' }, /at least 1/],
+    [{ ...redis, WORKERS: '-2' }, /at least 1/],
+    [{ ...redis, WORKERS: '1.5' }, /whole number/],
+    [{ ...redis, WORKERS: '0x2' }, /whole number/],
+    [{ ...redis, WORKERS: 'all' }, /whole number/],
+    [{ ...redis, WORKERS: String(MAX_WORKERS + 1) }, /at most/],
+  ];
+  for (const [over, why] of refused) {
+    const e = refusal(over);
+    t.equal(e?.variable, 'WORKERS', `${JSON.stringify(over)} is refused naming WORKERS`);
+    t.match(e?.message, why);
+    t.notMatch(e?.message, /\n/, 'one line');
+  }
 });
