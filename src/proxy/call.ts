@@ -30,7 +30,8 @@ import type { SessionData } from '../session/store.js';
 import type { SessionRequest } from '../session/sessions.js';
 import type { RouteToken, Tokens } from '../tokens/policies.js';
 import type { Metrics } from '../ops/metrics.js';
-import { BodyStalled, CsrfRejected, TooManyCalls, UpstreamTimeout, UpstreamUnreachable, publicError } from '../http/errors.js';
+import { BodyStalled, CsrfRejected, StepUpRequired, TooManyCalls, UpstreamTimeout, UpstreamUnreachable, errorBody, publicError, stepUpRequired } from '../http/errors.js';
+import { challengedStepUp, stepUpBody } from '../login/step-up.js';
 import { redactUrl, requestId } from '../http/logger.js';
 import { createAccessLog } from '../http/access-log.js';
 import { errorPage, wantsHtml } from '../http/pages.js';
@@ -108,14 +109,14 @@ export function createProxy(deps: ProxyDeps) {
   }
 
   function answerError(call: Call, req: IncomingMessage, res: ServerResponse, target: ProxyTarget, err: FastifyError): void {
-    const { status, error, ours } = publicError(err);
+    const { status, ours } = publicError(err);
     if (!ours) call.log.error({ err }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
     const page = target.frontend && req.method === 'GET' && wantsHtml(req.headers.accept);
-    const body = page ? errorPage('Not available', 'The application could not be loaded. Please try again.', { retry: false }) : JSON.stringify({ error });
+    const body = page ? errorPage('Not available', 'The application could not be loaded. Please try again.', { retry: false }) : errorBody(err);
     const headers: Record<string, string | number> = {
       'content-type': page ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body),
     };
@@ -181,6 +182,9 @@ export function createProxy(deps: ProxyDeps) {
       const sent = performance.now();
       const ex = exchange = new Exchange(res, (status, upstreamHeaders) => {
         upstreamMs = performance.now() - sent;
+        // RFC 9470: the API wants a stronger login; the SPA gets the step-up answer (the upstream's body is dropped)
+        const stepUp = status === 401 && target.route ? challengedStepUp(upstreamHeaders['www-authenticate'], target.route) : undefined;
+        if (stepUp) throw stepUpRequired(stepUpBody(stepUp));
         const out = browserResponseHeaders(upstreamHeaders);
         if (given.session && given.token) out['cache-control'] = privateCacheControl(out['cache-control']);
         if (deps.closing() && req.httpVersionMajor === 1) out.connection = 'close';
@@ -203,7 +207,7 @@ export function createProxy(deps: ProxyDeps) {
       try {
         await ex.send(upstream, { method: req.method as 'GET', path: rest.startsWith('/') ? rest : `/${rest}`, headers, body });
       } catch (e) {
-        if (e instanceof BodyStalled) throw e;
+        if (e instanceof BodyStalled || e instanceof StepUpRequired) throw e;
         if (e instanceof undiciErrors.RequestAbortedError || res.destroyed) return; // nobody to answer: the browser left
         const timeout = e instanceof undiciErrors.HeadersTimeoutError || e instanceof UpstreamTimeout;
         const who = target.frontend ? 'frontend' : 'upstream';

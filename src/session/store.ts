@@ -14,6 +14,10 @@ export interface SessionData {
   accessTokenExpiresAt?: number;
   refreshToken?: string;
   idToken?: string;
+  /** The ID token's `acr` at login (the authentication's class: step-up). */
+  acr?: string;
+  /** The ID token's `auth_time` at login (epoch seconds). */
+  authTime?: number;
   /** Epoch seconds of the login: the absolute lifetime counts from here. */
   createdAt: number;
   /**

@@ -3,6 +3,8 @@
 // - `freshSession`: the request's session (401 without), refreshed when due
 //   (src/tokens/refresh.ts); a refresh that ends the session is a 401, a
 //   provider that cannot refresh now a 503, a store failure a 503;
+// - a route with `acr`/`maxAge` whose session falls short: 401
+//   step_up_required (src/login/step-up.ts), before any token is sought;
 // - `user`: the session's token (401 without); a route with its own
 //   resource/audience/scopes gets a token of that target, obtained with the
 //   refresh token;
@@ -13,7 +15,8 @@
 // - `none`: nothing.
 import type { Config } from '../config/config.js';
 import type { Route } from '../config/routes.js';
-import { ProviderUnavailable, Unauthenticated } from '../http/errors.js';
+import { ProviderUnavailable, Unauthenticated, stepUpRequired } from '../http/errors.js';
+import { shortfall, stepUpBody } from '../login/step-up.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Provider } from '../oidc/provider.js';
 import type { TokenTarget } from '../oidc/token-client.js';
@@ -90,6 +93,10 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
   /** The user's token for `route`: the session's, or one for the route's own target. */
   async function userToken(request: SessionRequest, route: Route): Promise<RouteToken> {
     const session = await freshSession(request);
+    if (route.acr || route.maxAge !== undefined) {
+      const short = shortfall(route, session, clock.now() / 1000);
+      if (short) throw stepUpRequired(stepUpBody(short));
+    }
     const target = routeTarget(route);
     if (!target) return { token: session.accessToken, session };
     try {
