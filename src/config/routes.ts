@@ -1,13 +1,13 @@
 // BFF_CONFIG: the routes of several APIs, each with its token policy, in a
 // JSON or YAML file validated by a TypeBox schema. Rules:
 // - a route is `prefix` → `upstream`; `token` is user (default), optional,
-//   client or none; `audience`, `resource` and `scopes` ask for a token of
+//   client, none or exchange (RFC 8693, which needs `audience` or `resource`); `audience`, `resource` and `scopes` ask for a token of
 //   that API (not for `none`); `headers.set` values are templates of the
 //   user's claims (`{sub}`), `headers.drop` names client headers removed;
 //   `websocket: true` proxies WebSocket upgrades too;
 // - `acr` (the session's `acr` must be one of them) and `maxAge` (seconds
 //   since the user authenticated) ask for a step-up login (src/login/step-up.ts);
-//   only for the user's token (`user`, `optional`);
+//   only for the user's token (`user`, `optional`, `exchange`);
 // - prefixes are unique paths such as /api: not /, not under /auth, without
 //   `.`/`..` or empty segments; upstreams are http(s) URLs without query,
 //   fragment or credentials;
@@ -20,7 +20,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 
-export const TOKEN_POLICIES = ['user', 'optional', 'client', 'none'] as const;
+export const TOKEN_POLICIES = ['user', 'optional', 'client', 'none', 'exchange'] as const;
 export type TokenPolicy = typeof TOKEN_POLICIES[number];
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = 'user';
 
@@ -147,8 +147,11 @@ export function parseRoutes(doc: unknown): Route[] {
       // RFC 8707 section 2: an absolute URI without a fragment
       if (!res || res.hash || r.resource.includes('#')) throw new RoutesError(`${at}.resource`, 'must be an absolute URI without a fragment');
     }
-    if ((r.acr || r.maxAge !== undefined) && token !== 'user' && token !== 'optional') {
-      throw new RoutesError(`${at}.${r.acr ? 'acr' : 'maxAge'}`, 'needs the user\'s token (token user or optional)');
+    if ((r.acr || r.maxAge !== undefined) && token !== 'user' && token !== 'optional' && token !== 'exchange') {
+      throw new RoutesError(`${at}.${r.acr ? 'acr' : 'maxAge'}`, 'needs the user\'s token (token user, optional or exchange)');
+    }
+    if (token === 'exchange' && !r.audience && !r.resource) {
+      throw new RoutesError(`${at}.token`, 'is exchange: audience or resource names the token wanted');
     }
     const setHeaders: Record<string, string> = {};
     for (const [name, tpl] of Object.entries(r.headers?.set ?? {})) {

@@ -71,3 +71,5 @@ export const StepUpRequired = define('BFF_AUTH_STEP_UP_REQUIRED', 'a stronger or
 export function stepUpRequired(details: Record<string, unknown>) {
   return Object.assign(new StepUpRequired(), { details });
 }
+/** The provider refused to exchange the user's token for the route's (RFC 8693, src/tokens/exchange.ts). */
+export const TokenExchangeRefused = define('BFF_TOKENS_EXCHANGE_REFUSED', 'the identity provider refused the token exchange', 403, 'token_exchange_refused');

@@ -26,6 +26,12 @@ export interface SessionData {
    * the refresh token.
    */
   resourceTokens?: Record<string, { accessToken: string; expiresAt?: number }>;
+  /**
+   * Tokens got by token exchange (routes with `token: exchange`), by target
+   * key, each with a hash of the access token it was exchanged for
+   * (src/tokens/exchange.ts): a refreshed access token makes them stale.
+   */
+  exchangedTokens?: Record<string, { accessToken: string; expiresAt: number; subject: string }>;
 }
 
 /** A stored session and the seconds it has left in the store (its idle clock). */

@@ -10,12 +10,15 @@
 //   refresh token;
 // - `optional`: the same when logged in, nothing otherwise (also when the
 //   session ended at refresh);
+// - `exchange`: the session's token exchanged for the route's target
+//   (src/tokens/exchange.ts; 401 without a session, 403 when the provider
+//   refuses, 503 when it is unavailable);
 // - `client`: the gateway's client-credentials token (503 when the provider
 //   fails);
 // - `none`: nothing.
 import type { Config } from '../config/config.js';
 import type { Route } from '../config/routes.js';
-import { ProviderUnavailable, Unauthenticated, stepUpRequired } from '../http/errors.js';
+import { ProviderUnavailable, TokenExchangeRefused, Unauthenticated, stepUpRequired } from '../http/errors.js';
 import { shortfall, stepUpBody } from '../login/step-up.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Provider } from '../oidc/provider.js';
@@ -25,6 +28,7 @@ import type { SessionData } from '../session/store.js';
 import { systemClock, type Clock } from '../clock.js';
 import { createRefresher, refreshDue, RefreshFailed, type RefreshTimings } from './refresh.js';
 import { createClientCredentials, ClientTokenUnavailable } from './client-credentials.js';
+import { createExchanger, ExchangeRefused } from './exchange.js';
 
 /** What a route's policy sends upstream: the token (none: undefined) and the session it came from. */
 export interface RouteToken {
@@ -60,6 +64,7 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
     clock,
     timings: refreshTimings,
   });
+  const exchanger = createExchanger({ store: sessions.store, provider: () => provider.current(), skew: config.refreshSkew, underLease: refresher.underLease, clock });
   const clientTokens = createClientCredentials({ provider: () => provider.current(), skew: config.refreshSkew, clock });
 
   const sessionFailed = (request: SessionRequest, e: unknown): never => {
@@ -100,11 +105,15 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
     const target = routeTarget(route);
     if (!target) return { token: session.accessToken, session };
     try {
-      const got = await refresher.forTarget(request.sessionId!, session, secondsLeft(request), target);
+      const got = route.token === 'exchange'
+        ? await exchanger.token(request.sessionId!, session, secondsLeft(request), target)
+        : await refresher.forTarget(request.sessionId!, session, secondsLeft(request), target);
       request.session = got.session;
       return { token: got.token, session: got.session };
     } catch (e) {
-      return sessionFailed(request, e);
+      if (!(e instanceof ExchangeRefused)) return sessionFailed(request, e);
+      request.log.warn({ reason: e.message }, 'token exchange refused');
+      throw new TokenExchangeRefused();
     }
   }
 
@@ -129,7 +138,8 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
     /** The token `route`'s policy sends upstream; throws 401/503. Not async itself: the hot path awaits one promise less. */
     routeToken(request: SessionRequest, route: Route): Promise<RouteToken> {
       switch (route.token) {
-        case 'user': return userToken(request, route);
+        case 'user':
+        case 'exchange': return userToken(request, route);
         case 'optional': return userToken(request, route).catch(anonymousUnlessLoggedIn);
         case 'client': return clientToken(request, route);
         default: return Promise.resolve({});

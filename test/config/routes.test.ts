@@ -50,7 +50,7 @@ t.test('refuses BFF_CONFIG together with API_UPSTREAM or API_PREFIX', async (t) 
 });
 
 const BAD: Array<[string, string, RegExp]> = [
-  ['an unknown token policy', json([okRoute, { ...okRoute, prefix: '/b', token: 'admin' }]), /^BFF_CONFIG: routes\[1\]\.token must be one of user, optional, client, none$/],
+  ['an unknown token policy', json([okRoute, { ...okRoute, prefix: '/b', token: 'admin' }]), /^BFF_CONFIG: routes\[1\]\.token must be one of user, optional, client, none, exchange$/],
   ['a missing upstream', json([{ prefix: '/a' }]), /^BFF_CONFIG: routes\[0\]\.upstream is required$/],
   ['an unknown setting', json([{ ...okRoute, tokn: 'user' }]), /^BFF_CONFIG: routes\[0\]\.tokn is not a known setting$/],
   ['no routes', json([]), /^BFF_CONFIG: routes must list at least 1 entry$/],
@@ -146,4 +146,10 @@ t.test('step-up keys: acr and maxAge, for routes with the user\'s token only', a
     t.match(msg, line, JSON.stringify(route));
     t.notMatch(msg, /\n/);
   }
+});
+
+t.test('token: exchange needs an audience or a resource', async (t) => {
+  t.match(refusal({ BFF_CONFIG: json([{ ...okRoute, token: 'exchange', scopes: ['a'] }]) }), /^BFF_CONFIG: routes\[0\]\.token is exchange: audience or resource names the token wanted$/);
+  const [r] = loadConfig(testEnv({ API_UPSTREAM: undefined, BFF_CONFIG: json([{ ...okRoute, token: 'exchange', audience: 'https://a', acr: ['mfa'] }]) })).routes;
+  t.match(r, { token: 'exchange', audience: 'https://a', acr: ['mfa'] }, 'with a step-up too');
 });
