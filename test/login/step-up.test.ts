@@ -15,6 +15,9 @@ import { startStack, type Gateway } from '../fixtures/gateway.js';
 import { startUpstream } from '../fixtures/upstream.js';
 import { Browser } from '../fixtures/browser.js';
 import { testClock } from '../fixtures/clock.js';
+import { SECRET } from '../fixtures/gateway.js';
+import { createRedisStore } from '../../src/session/redis-store.js';
+import { SHARED_REDIS_URL, uniquePrefix, deleteKeys } from '../fixtures/redis.js';
 
 const BASIC = 'urn:test:password';
 const STRONG = 'urn:test:mfa';
@@ -182,4 +185,26 @@ t.test('step-up', async (t) => {
     t.equal(asked.get('acr_values'), `${STRONG} ${BASIC}`);
     t.equal(asked.get('max_age'), '0');
   });
+});
+
+t.test('across two instances sharing Redis: a step-up on one serves the route on the other', async (t) => {
+  const upstream = await startUpstream();
+  const prefix = uniquePrefix('stepup');
+  const stack = await startStack({
+    instances: 2,
+    idp: { stepUp: { acrValues: [BASIC, STRONG] } },
+    env: { API_UPSTREAM: undefined, BFF_CONFIG: config(upstream.url) },
+    deps: () => ({ store: createRedisStore({ url: SHARED_REDIS_URL, secrets: [SECRET], prefix }) }),
+  }).catch(async (e) => { await upstream.close(); throw e; });
+  t.teardown(async () => { await stack.close(); await upstream.close(); await deleteKeys(prefix); });
+  const [a, b] = stack.gateways;
+  const grace = new Browser();
+  await a.login(grace, { username: 'grace' });
+  const refused = await b.call(grace, '/admin/x');
+  t.equal(refused.status, 401);
+  t.equal(JSON.parse(refused.body).error, 'step_up_required');
+  const stepped = await a.login(grace, { username: 'grace', query: `&acr_values=${encodeURIComponent(STRONG)}` });
+  t.equal(stepped.callback?.status, 302);
+  t.equal((await b.call(grace, '/admin/x')).status, 200, 'the other instance sees the new acr');
+  t.equal((await me(b, grace)).acr, STRONG);
 });
