@@ -1,5 +1,6 @@
 // The login's two routes (src/login/):
-// - GET /auth/login?returnTo=/path[&prompt=none|login|consent|select_account]:
+// - GET /auth/login?returnTo=/path[&prompt=none|login|consent|select_account]
+//   [&acr_values=a%20b][&max_age=n] (a step-up, src/login/step-up.ts):
 //   a 302 to the provider's authorization endpoint (prompt=none: a silent
 //   login, src/login/silent.ts); the login's state, nonce, PKCE verifier and returnTo go into the
 //   pending-login cookie (encrypted, HttpOnly, SameSite=Lax, ten minutes), not
@@ -17,6 +18,7 @@ import { createLoginStateCodec, newPendingLogin, spentStateKey, LOGIN_TTL_S, SPE
 import { authorizationRedirect } from '../src/login/pushed-request.js';
 import { checkCallback, completeLogin, LoginError, loginFailurePage, type CallbackQuery } from '../src/login/complete.js';
 import { silentFailure, PROMPTS } from '../src/login/silent.js';
+import { stepUpQuery } from '../src/login/step-up.js';
 import { ProviderUnavailable, publicError } from '../src/http/errors.js';
 
 export const NO_STORE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
@@ -30,19 +32,21 @@ export default async function loginRoutes(fastify: FastifyInstance, { config, cl
     else reply.clearCookie(config.loginCookieName, cookieOptions);
   };
 
-  fastify.get<{ Querystring: { returnTo?: string; prompt?: string } }>('/auth/login', async (request, reply) => {
+  fastify.get<{ Querystring: { returnTo?: string; prompt?: string; acr_values?: string; max_age?: string } }>('/auth/login', async (request, reply) => {
     reply.headers(NO_STORE);
     const { prompt } = request.query;
     if (prompt !== undefined && (typeof prompt !== 'string' || !PROMPTS.has(prompt))) {
       return reply.code(400).type('text/html; charset=utf-8').send(loginFailurePage('bad_prompt'));
     }
+    const stepUp = stepUpQuery(request.query);
+    if (stepUp === 'bad') return reply.code(400).type('text/html; charset=utf-8').send(loginFailurePage('bad_step_up'));
     // 503 JSON until the metadata loads, for a navigation as for a fetch
     const provider = fastify.provider.current();
     if (!provider) {
       const { status, error } = publicError(new ProviderUnavailable());
       return reply.code(status).type('application/json').send({ error });
     }
-    const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin), clock.now() / 1000, prompt);
+    const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin), clock.now() / 1000, prompt, stepUp);
     // pushed first (PAR): a push that fails sets no cookie
     const location = await authorizationRedirect(config, provider, login);
     keep(reply, [login, ...pending(request)]);

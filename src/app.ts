@@ -15,7 +15,7 @@ import { createTokens } from './tokens/policies.js';
 import type { RefreshTimings } from './tokens/refresh.js';
 import { createMetrics } from './ops/metrics.js';
 import { logDestination, loggerOptions, requestId } from './http/logger.js';
-import { publicError } from './http/errors.js';
+import { errorBody, publicError } from './http/errors.js';
 import { errorPage, wantsHtml } from './http/pages.js';
 import { clientErrorHandler } from './http/client-error.js';
 import { trustProxyOption } from './http/client-address.js';
@@ -58,7 +58,7 @@ export interface AppDeps {
 async function app(fastify: FastifyInstance, { config, store, clock, limits, dispatcher, timings = {} }: { config: Config; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher; timings?: AppDeps['timings'] }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
-    const { status, error, ours } = publicError(err);
+    const { status, ours } = publicError(err);
     // our own 5xx (provider or store unavailable) are expected states: one warn line without a stack
     if (status >= 500 && !ours) request.log.error({ err }, 'request failed');
     else if (status >= 500) request.log.warn({ code: err.code, status }, 'request failed');
@@ -67,7 +67,7 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
     if (request.method === 'GET' && wantsHtml(request.headers.accept) && !isApiCall(request.url, config)) {
       return reply.type('text/html; charset=utf-8').send(errorPage('Something went wrong', status >= 500 ? 'The gateway could not answer this request. Please try again.' : 'This request could not be served.', { retry: false }));
     }
-    return reply.send({ error });
+    return reply.type('application/json; charset=utf-8').send(errorBody(err));
   });
 
   fastify.setNotFoundHandler((request, reply) => {

@@ -1,10 +1,13 @@
 // BFF_CONFIG: the routes of several APIs, each with its token policy, in a
 // JSON or YAML file validated by a TypeBox schema. Rules:
 // - a route is `prefix` → `upstream`; `token` is user (default), optional,
-//   client or none; `audience`, `resource` and `scopes` ask for a token of
+//   client, none or exchange (RFC 8693, which needs `audience` or `resource`); `audience`, `resource` and `scopes` ask for a token of
 //   that API (not for `none`); `headers.set` values are templates of the
 //   user's claims (`{sub}`), `headers.drop` names client headers removed;
 //   `websocket: true` proxies WebSocket upgrades too;
+// - `acr` (the session's `acr` must be one of them) and `maxAge` (seconds
+//   since the user authenticated) ask for a step-up login (src/login/step-up.ts);
+//   only for the user's token (`user`, `optional`, `exchange`);
 // - prefixes are unique paths such as /api: not /, not under /auth, without
 //   `.`/`..` or empty segments; upstreams are http(s) URLs without query,
 //   fragment or credentials;
@@ -17,7 +20,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 
-export const TOKEN_POLICIES = ['user', 'optional', 'client', 'none'] as const;
+export const TOKEN_POLICIES = ['user', 'optional', 'client', 'none', 'exchange'] as const;
 export type TokenPolicy = typeof TOKEN_POLICIES[number];
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = 'user';
 
@@ -29,6 +32,8 @@ export const RESERVED_HEADERS = new Set([
   'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip', 'x-request-id',
 ]);
 
+/** One `acr` value: printable ASCII without space, `"` or backslash (OIDC Core's acr_values is space-separated). */
+export const ACR_VALUE = '^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$';
 const Str = () => Type.String({ minLength: 1 });
 export const RouteSchema = Type.Object({
   prefix: Str(),
@@ -42,6 +47,8 @@ export const RouteSchema = Type.Object({
     drop: Type.Optional(Type.Array(Type.String({ pattern: HEADER_NAME }))),
   }, { additionalProperties: false })),
   websocket: Type.Optional(Type.Boolean()),
+  acr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: ACR_VALUE }), { minItems: 1, maxItems: 10 })),
+  maxAge: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000 })),
 }, { additionalProperties: false });
 
 export const BffConfigSchema = Type.Object({
@@ -64,6 +71,10 @@ export interface Route {
   /** Client headers removed (lower case). */
   dropHeaders: string[];
   websocket: boolean;
+  /** Step-up: the session's `acr` must be one of these. */
+  acr?: string[];
+  /** Step-up: the user authenticated at most this many seconds ago. */
+  maxAge?: number;
 }
 
 /** A problem in the file: `where` is the path inside it (`routes[1].token`). */
@@ -136,6 +147,12 @@ export function parseRoutes(doc: unknown): Route[] {
       // RFC 8707 section 2: an absolute URI without a fragment
       if (!res || res.hash || r.resource.includes('#')) throw new RoutesError(`${at}.resource`, 'must be an absolute URI without a fragment');
     }
+    if ((r.acr || r.maxAge !== undefined) && token !== 'user' && token !== 'optional' && token !== 'exchange') {
+      throw new RoutesError(`${at}.${r.acr ? 'acr' : 'maxAge'}`, 'needs the user\'s token (token user, optional or exchange)');
+    }
+    if (token === 'exchange' && !r.audience && !r.resource) {
+      throw new RoutesError(`${at}.token`, 'is exchange: audience or resource names the token wanted');
+    }
     const setHeaders: Record<string, string> = {};
     for (const [name, tpl] of Object.entries(r.headers?.set ?? {})) {
       const n = name.toLowerCase();
@@ -152,6 +169,8 @@ export function parseRoutes(doc: unknown): Route[] {
       setHeaders,
       dropHeaders: (r.headers?.drop ?? []).map((h) => h.toLowerCase()),
       websocket: r.websocket ?? false,
+      ...(r.acr ? { acr: r.acr } : {}),
+      ...(r.maxAge !== undefined ? { maxAge: r.maxAge } : {}),
     };
   });
 }

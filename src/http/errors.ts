@@ -18,10 +18,19 @@ const STATUS_WORD: Record<number, string> = {
  * with (src/app.ts's error handler, src/proxy/call.ts); `ours`: one of the
  * gateway's own errors, an expected state rather than a bug.
  */
-export function publicError(err: { statusCode?: number; code?: string }): { status: number; error: string; ours: boolean } {
+export function publicError(err: { statusCode?: number; code?: string; details?: unknown }): { status: number; error: string; ours: boolean; details?: Record<string, unknown> } {
   const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
   const word = err.code ? PUBLIC_ERROR[err.code] : undefined;
-  return { status, error: word || STATUS_WORD[status] || (status >= 500 ? 'internal' : 'bad_request'), ours: Boolean(word) };
+  const error = word || STATUS_WORD[status] || (status >= 500 ? 'internal' : 'bad_request');
+  // only our own errors carry members beyond `error` (step_up_required's), and never a 5xx
+  const details = word && status < 500 && err.details && typeof err.details === 'object' ? err.details as Record<string, unknown> : undefined;
+  return { status, error, ours: Boolean(word), details };
+}
+
+/** The JSON body of an error answer: `error` first, then its details. */
+export function errorBody(err: { statusCode?: number; code?: string; details?: unknown }): string {
+  const { error, details } = publicError(err);
+  return JSON.stringify({ error, ...details });
 }
 
 /**
@@ -53,3 +62,14 @@ export const LogoutTokenRefused = define<[reason: string]>('BFF_LOGOUT_TOKEN_REF
 export const TooManyCalls = define('BFF_PROXY_TOO_MANY_CALLS', 'too many calls in flight', 429, 'too_many_calls');
 /** The browser stopped sending its request body (no byte for the stall time). */
 export const BodyStalled = define('BFF_PROXY_BODY_STALLED', 'the request body stalled', 408, 'request_timeout');
+/**
+ * The route needs a stronger or more recent login (src/login/step-up.ts);
+ * `details` is the body's rest: acr_values, max_age and the login link.
+ */
+export const StepUpRequired = define('BFF_AUTH_STEP_UP_REQUIRED', 'a stronger or more recent login is needed', 401, 'step_up_required');
+/** A StepUpRequired error whose body carries `details`. */
+export function stepUpRequired(details: Record<string, unknown>) {
+  return Object.assign(new StepUpRequired(), { details });
+}
+/** The provider refused to exchange the user's token for the route's (RFC 8693, src/tokens/exchange.ts). */
+export const TokenExchangeRefused = define('BFF_TOKENS_EXCHANGE_REFUSED', 'the identity provider refused the token exchange', 403, 'token_exchange_refused');

@@ -6,7 +6,7 @@ import { codeChallenge, type PendingLogin } from './state.js';
 /**
  * The authorization request (RFC 6749 4.1.1 + RFC 7636 + OIDC Core 3.1.2.1):
  * response_type=code, state, nonce (OpenID only), code_challenge S256, the
- * login's `prompt` when it asked for one,
+ * login's `prompt` when it asked for one, a step-up's `acr_values` and `max_age`,
  * plus `audience` (Auth0) and `resource` (RFC 8707) when configured. The
  * grant must cover every route that uses the user's token (`user`,
  * `optional`): each route's `resource` is one more `resource` parameter
@@ -26,6 +26,9 @@ export function authorizationParams(config: Config, login: PendingLogin): Record
   p.code_challenge = codeChallenge(login.verifier);
   p.code_challenge_method = 'S256';
   if (login.prompt) p.prompt = login.prompt;
+  // a step-up (src/login/step-up.ts)
+  if (login.acrValues) p.acr_values = login.acrValues;
+  if (login.maxAge !== undefined) p.max_age = String(login.maxAge);
   if (config.audience) p.audience = config.audience;
   const resources = [...new Set([config.resource, ...userRoutes.map((x) => x.resource)])].filter((r): r is string => Boolean(r));
   if (resources.length) p.resource = resources;

@@ -10,6 +10,9 @@
 //    an OAUTH_USERINFO_URL whatever the scopes) must have the ID token's
 //    `sub`; once an ID token is verified, a userinfo that refuses the access
 //    token (one minted for an API, RFC 8707) only costs the extra claims;
+// 6b. a step-up login (acr_values, max_age) gets an ID token whose `acr` and
+//    `auth_time` satisfy what was asked (src/login/step-up.ts), else it is
+//    refused and the session stays as it was;
 // 7. without an ID token or userinfo, the access token must be a JWT that
 //    verifies against the provider's keys.
 // A provider (or its JWKS) that cannot be reached is a 503, an answer of it
@@ -28,6 +31,7 @@ import { verifyIdToken, userClaims } from '../oidc/verify-id-token.js';
 import { verifyJwt, audiences, JwtInvalid } from '../oidc/verify-jwt.js';
 import { ProviderDown } from '../oidc/http.js';
 import { GrantRejected, type TokenSet } from '../oidc/token-client.js';
+import { unmetStepUp } from './step-up.js';
 
 export const MAX_PARAM = 2048;
 
@@ -37,6 +41,8 @@ const MESSAGES: Record<string, string> = {
   no_pending_login: 'This sign-in link has expired or was already used.',
   state_mismatch: 'This sign-in link has expired or was already used.',
   state_replayed: 'This sign-in link has expired or was already used.',
+  acr_not_met: 'The identity provider did not confirm the stronger sign-in this page needs.',
+  auth_time_not_met: 'The identity provider did not confirm a recent enough sign-in.',
   provider_unavailable: 'The identity provider is not reachable right now. Please try again in a moment.',
 };
 
@@ -109,6 +115,8 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
   } else if (openid) {
     throw new LoginError('id_token_missing');
   }
+  const unmet = unmetStepUp(idClaims, { acrValues: login.acrValues?.split(' '), maxAge: login.maxAge }, now);
+  if (unmet) throw new LoginError(unmet);
 
   let info: Record<string, unknown> | undefined;
   if (usesUserinfo(config, provider)) {
@@ -136,6 +144,8 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
     idToken: tokens.id_token,
     createdAt: now,
     dpopKey: dpop?.jwk,
+    ...(typeof idClaims?.acr === 'string' ? { acr: idClaims.acr } : {}),
+    ...(typeof idClaims?.auth_time === 'number' ? { authTime: idClaims.auth_time } : {}),
   };
 }
 

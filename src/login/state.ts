@@ -23,12 +23,17 @@ export interface PendingLogin {
   exp: number;
   /** The `prompt` asked of the provider (`none`: a silent login). */
   prompt?: string;
+  /** A step-up's `acr_values` (space-separated) and `max_age`: the callback checks the ID token against them. */
+  acrValues?: string;
+  maxAge?: number;
 }
 
 /** A new login to `returnTo`, started at `now` (epoch seconds). */
-export function newPendingLogin(returnTo: string, now: number, prompt?: string): PendingLogin {
+export function newPendingLogin(returnTo: string, now: number, prompt?: string, stepUp: { acrValues?: string[]; maxAge?: number } = {}): PendingLogin {
   const login: PendingLogin = { state: randomId(32), nonce: randomId(32), verifier: randomId(48), returnTo, exp: Math.floor(now) + LOGIN_TTL_S };
   if (prompt) login.prompt = prompt;
+  if (stepUp.acrValues?.length) login.acrValues = stepUp.acrValues.join(' ');
+  if (stepUp.maxAge !== undefined) login.maxAge = stepUp.maxAge;
   return login;
 }
 

@@ -12,6 +12,10 @@ import { providerRequest, type ProviderResponse } from './http.js';
 import { clientAuthentication } from './client-auth.js';
 import { DpopNonces, dpopProof, htuOf, wantsNonce, type DpopKey } from './dpop.js';
 
+/** @see https://www.rfc-editor.org/rfc/rfc8693#section-2.1 */
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
 export class GrantRejected extends Error {
   override name = 'GrantRejected';
   constructor(public readonly error: string, public readonly status: number) {
@@ -42,6 +46,8 @@ export interface TokenClient {
   refresh(refreshToken: string, target?: TokenTarget, dpop?: DpopKey): Promise<TokenSet>;
   /** The client_credentials grant (RFC 6749 4.4): a token of the gateway itself. */
   clientCredentials(target?: TokenTarget, dpop?: DpopKey): Promise<TokenSet>;
+  /** RFC 8693 token exchange: an access token for `target` in place of the user's `subjectToken`. */
+  exchange(subjectToken: string, target: TokenTarget): Promise<TokenSet>;
   /** RFC 7009; resolves false when the provider has no revocation endpoint. */
   revoke(token: string, hint: 'refresh_token' | 'access_token'): Promise<boolean>;
   userinfo(accessToken: string, dpop?: DpopKey): Promise<Record<string, unknown>>;
@@ -88,6 +94,11 @@ export function createTokenClient(config: Config, metadata: ProviderMetadata, { 
     },
     clientCredentials(target = {}, dpop) {
       return grant({ grant_type: 'client_credentials', ...targetParams(target) }, dpop);
+    },
+    exchange(subjectToken, target) {
+      return grant({
+        grant_type: TOKEN_EXCHANGE, subject_token: subjectToken, subject_token_type: ACCESS_TOKEN_TYPE, requested_token_type: ACCESS_TOKEN_TYPE, ...targetParams(target),
+      });
     },
     async revoke(token, hint) {
       if (!metadata.revocation_endpoint) return false;

@@ -30,7 +30,8 @@ import type { SessionData } from '../session/store.js';
 import type { SessionRequest } from '../session/sessions.js';
 import type { RouteToken, Tokens } from '../tokens/policies.js';
 import type { Metrics } from '../ops/metrics.js';
-import { BodyStalled, CsrfRejected, TooManyCalls, UpstreamTimeout, UpstreamUnreachable, publicError } from '../http/errors.js';
+import { BodyStalled, CsrfRejected, StepUpRequired, TooManyCalls, UpstreamTimeout, UpstreamUnreachable, errorBody, publicError, stepUpRequired } from '../http/errors.js';
+import { challengedStepUp, stepUpBody } from '../login/step-up.js';
 import { redactUrl, requestId } from '../http/logger.js';
 import { createAccessLog } from '../http/access-log.js';
 import { errorPage, wantsHtml } from '../http/pages.js';
@@ -40,7 +41,7 @@ import { renderHeaders } from './templates.js';
 import { admit, PROXIED_METHODS, type GuardDeps } from './guard.js';
 import { routeLabel, type ProxyTarget } from './target.js';
 import { Exchange } from './exchange.js';
-import { InFlight, RETRY_AFTER_S, type Limits } from './limits.js';
+import { InFlight, RETRY_AFTER_S, watchBody, type Limits } from './limits.js';
 import { createSessionSockets } from './sockets.js';
 import { createUpstreamDpop, NonceWanted } from './dpop.js';
 
@@ -106,14 +107,14 @@ export function createProxy(deps: ProxyDeps) {
   }
 
   function answerError(call: Call, req: IncomingMessage, res: ServerResponse, target: ProxyTarget, err: FastifyError): void {
-    const { status, error, ours } = publicError(err);
+    const { status, ours } = publicError(err);
     if (!ours) call.log.error({ err }, 'request failed');
     if (res.headersSent) {
       res.destroy();
       return;
     }
     const page = target.frontend && req.method === 'GET' && wantsHtml(req.headers.accept);
-    const body = page ? errorPage('Not available', 'The application could not be loaded. Please try again.', { retry: false }) : JSON.stringify({ error });
+    const body = page ? errorPage('Not available', 'The application could not be loaded. Please try again.', { retry: false }) : errorBody(err);
     const headers: Record<string, string | number> = {
       'content-type': page ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body),
     };
@@ -187,6 +188,9 @@ export function createProxy(deps: ProxyDeps) {
       const onStart = (status: number, upstreamHeaders: IncomingHttpHeaders) => {
         if (bound && dpop.asked(upstream.origin, status, upstreamHeaders) && retry) throw new NonceWanted();
         upstreamMs = performance.now() - sent;
+        // RFC 9470: the API wants a stronger login; the SPA gets the step-up answer (the upstream's body is dropped)
+        const stepUp = status === 401 && target.route ? challengedStepUp(upstreamHeaders['www-authenticate'], target.route) : undefined;
+        if (stepUp) throw stepUpRequired(stepUpBody(stepUp));
         const out = browserResponseHeaders(upstreamHeaders);
         if (given.session && given.token) out['cache-control'] = privateCacheControl(out['cache-control']);
         if (deps.closing() && req.httpVersionMajor === 1) out.connection = 'close';
@@ -198,7 +202,7 @@ export function createProxy(deps: ProxyDeps) {
       const late = () => { if (!settled && !ex.started) ex.abort(new UpstreamTimeout()); };
       let deadline = setTimeout(late, config.upstreamTimeoutMs);
       if (body) {
-        if (!req.complete) watchBody(req, res, ex);
+        if (!req.complete) watchBody(req, res, ex, limits.stallMs);
         // the time the browser takes to send its body does not count
         ex.onConnected = () => {
           if (req.complete) return;
@@ -217,7 +221,7 @@ export function createProxy(deps: ProxyDeps) {
           return ex.send(upstream, { method: req.method as 'GET', path, headers });
         });
       } catch (e) {
-        if (e instanceof BodyStalled) throw e;
+        if (e instanceof BodyStalled || e instanceof StepUpRequired) throw e;
         if (e instanceof undiciErrors.RequestAbortedError || res.destroyed) return; // nobody to answer: the browser left
         const timeout = e instanceof undiciErrors.HeadersTimeoutError || e instanceof UpstreamTimeout;
         const who = target.frontend ? 'frontend' : 'upstream';
@@ -232,34 +236,6 @@ export function createProxy(deps: ProxyDeps) {
       code = (e as FastifyError).code;
       answerError(call, req, res, target, e as FastifyError);
     }
-  }
-
-  /**
-   * Cuts a request body that stalls: no byte for stallMs while the upstream
-   * is reading it (408, the upstream request aborted; after the answer, the
-   * connection). A body not read because the call waits for a connection or
-   * the upstream reads slowly is not the browser's stall. Progress is the
-   * socket's byte count, looked at every stallMs / 2: no listener on the
-   * body, which would start it flowing before the upstream reads it.
-   */
-  function watchBody(req: IncomingMessage, res: ServerResponse, exchange: Exchange): void {
-    const socket = req.socket;
-    let bytes = socket.bytesRead;
-    let since = performance.now();
-    const tick = setTimeout(function look() {
-      if (req.complete || req.destroyed) return;
-      const now = performance.now();
-      if (socket.bytesRead !== bytes || req.readableFlowing !== true) {
-        bytes = socket.bytesRead;
-        since = now;
-      } else if (now - since >= limits.stallMs) {
-        if (res.headersSent) socket.destroy();
-        else exchange.abort(new BodyStalled());
-        return;
-      }
-      tick.refresh();
-    }, limits.stallMs / 2);
-    tick.unref();
   }
 
   return {

@@ -1,6 +1,9 @@
 // The proxy's limits under abuse: what one client may hold of the upstreams'
 // connections, and how long a call may stall. Counts are per instance, in
 // memory: no store round trip is added to a call.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BodyStalled } from '../http/errors.js';
+import type { Exchange } from './exchange.js';
 
 /** Proxied calls in flight of one session, or of one client address for calls without a session. */
 export const CALLS_IN_FLIGHT = 64;
@@ -39,4 +42,32 @@ export class InFlight {
   get size(): number {
     return this.#counts.size;
   }
+}
+
+/**
+ * Cuts a request body that stalls: no byte for stallMs while the upstream
+ * is reading it (408, the upstream request aborted; after the answer, the
+ * connection). A body not read because the call waits for a connection or
+ * the upstream reads slowly is not the browser's stall. Progress is the
+ * socket's byte count, looked at every stallMs / 2: no listener on the
+ * body, which would start it flowing before the upstream reads it.
+ */
+export function watchBody(req: IncomingMessage, res: ServerResponse, exchange: Exchange, stallMs: number): void {
+  const socket = req.socket;
+  let bytes = socket.bytesRead;
+  let since = performance.now();
+  const tick = setTimeout(function look() {
+    if (req.complete || req.destroyed) return;
+    const now = performance.now();
+    if (socket.bytesRead !== bytes || req.readableFlowing !== true) {
+      bytes = socket.bytesRead;
+      since = now;
+    } else if (now - since >= stallMs) {
+      if (res.headersSent) socket.destroy();
+      else exchange.abort(new BodyStalled());
+      return;
+    }
+    tick.refresh();
+  }, stallMs / 2);
+  tick.unref();
 }

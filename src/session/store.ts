@@ -14,6 +14,10 @@ export interface SessionData {
   accessTokenExpiresAt?: number;
   refreshToken?: string;
   idToken?: string;
+  /** The ID token's `acr` at login (the authentication's class: step-up). */
+  acr?: string;
+  /** The ID token's `auth_time` at login (epoch seconds). */
+  authTime?: number;
   /** Epoch seconds of the login: the absolute lifetime counts from here. */
   createdAt: number;
   /**
@@ -24,6 +28,12 @@ export interface SessionData {
   resourceTokens?: Record<string, { accessToken: string; expiresAt?: number }>;
   /** OIDC_DPOP: the private JWK the session's tokens are bound to, or `{ jkt }` of the shared key (src/tokens/dpop-keys.ts). */
   dpopKey?: Record<string, string>;
+  /**
+   * Tokens got by token exchange (routes with `token: exchange`), by target
+   * key, each with a hash of the access token it was exchanged for
+   * (src/tokens/exchange.ts): a refreshed access token makes them stale.
+   */
+  exchangedTokens?: Record<string, { accessToken: string; expiresAt: number; subject: string }>;
 }
 
 /** A stored session and the seconds it has left in the store (its idle clock). */

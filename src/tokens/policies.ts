@@ -3,17 +3,23 @@
 // - `freshSession`: the request's session (401 without), refreshed when due
 //   (src/tokens/refresh.ts); a refresh that ends the session is a 401, a
 //   provider that cannot refresh now a 503, a store failure a 503;
+// - a route with `acr`/`maxAge` whose session falls short: 401
+//   step_up_required (src/login/step-up.ts), before any token is sought;
 // - `user`: the session's token (401 without); a route with its own
 //   resource/audience/scopes gets a token of that target, obtained with the
 //   refresh token;
 // - `optional`: the same when logged in, nothing otherwise (also when the
 //   session ended at refresh);
+// - `exchange`: the session's token exchanged for the route's target
+//   (src/tokens/exchange.ts; 401 without a session, 403 when the provider
+//   refuses, 503 when it is unavailable);
 // - `client`: the gateway's client-credentials token (503 when the provider
 //   fails);
 // - `none`: nothing.
 import type { Config } from '../config/config.js';
 import type { Route } from '../config/routes.js';
-import { ProviderUnavailable, Unauthenticated } from '../http/errors.js';
+import { ProviderUnavailable, TokenExchangeRefused, Unauthenticated, stepUpRequired } from '../http/errors.js';
+import { shortfall, stepUpBody } from '../login/step-up.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Provider } from '../oidc/provider.js';
 import type { TokenTarget } from '../oidc/token-client.js';
@@ -23,6 +29,7 @@ import type { DpopKey } from '../oidc/dpop.js';
 import { systemClock, type Clock } from '../clock.js';
 import { createRefresher, refreshDue, RefreshFailed, type RefreshTimings } from './refresh.js';
 import { createClientCredentials, ClientTokenUnavailable } from './client-credentials.js';
+import { createExchanger, ExchangeRefused } from './exchange.js';
 
 /** What a route's policy sends upstream: the token (none: undefined) and the session it came from. */
 export interface RouteToken {
@@ -60,6 +67,7 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
     clock,
     timings: refreshTimings,
   });
+  const exchanger = createExchanger({ store: sessions.store, provider: () => provider.current(), skew: config.refreshSkew, underLease: refresher.underLease, clock });
   const clientTokens = createClientCredentials({ provider: () => provider.current(), skew: config.refreshSkew, clock });
 
   const sessionFailed = (request: SessionRequest, e: unknown): never => {
@@ -96,14 +104,22 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
   /** The user's token for `route`: the session's, or one for the route's own target. */
   async function userToken(request: SessionRequest, route: Route): Promise<RouteToken> {
     const session = await freshSession(request);
+    if (route.acr || route.maxAge !== undefined) {
+      const short = shortfall(route, session, clock.now() / 1000);
+      if (short) throw stepUpRequired(stepUpBody(short));
+    }
     const target = routeTarget(route);
     if (!target) return dpop ? { token: session.accessToken, session, dpop: sessionKey(session) } : { token: session.accessToken, session };
     try {
-      const got = await refresher.forTarget(request.sessionId!, session, secondsLeft(request), target);
+      const got = route.token === 'exchange'
+        ? await exchanger.token(request.sessionId!, session, secondsLeft(request), target)
+        : await refresher.forTarget(request.sessionId!, session, secondsLeft(request), target);
       request.session = got.session;
       return { token: got.token, session: got.session, dpop: dpop ? sessionKey(got.session) : undefined };
     } catch (e) {
-      return sessionFailed(request, e);
+      if (!(e instanceof ExchangeRefused)) return sessionFailed(request, e);
+      request.log.warn({ reason: e.message }, 'token exchange refused');
+      throw new TokenExchangeRefused();
     }
   }
 
@@ -129,7 +145,8 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
     /** The token `route`'s policy sends upstream; throws 401/503. Not async itself: the hot path awaits one promise less. */
     routeToken(request: SessionRequest, route: Route): Promise<RouteToken> {
       switch (route.token) {
-        case 'user': return userToken(request, route);
+        case 'user':
+        case 'exchange': return userToken(request, route);
         case 'optional': return userToken(request, route).catch(anonymousUnlessLoggedIn);
         case 'client': return clientToken(request, route);
         default: return Promise.resolve({});

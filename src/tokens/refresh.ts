@@ -100,6 +100,9 @@ const asResourceToken = (key: string): Merge => (data, tokens, expiresAt) => ({
   ...data, resourceTokens: { ...data.resourceTokens, [key]: { accessToken: tokens.access_token, expiresAt } },
 });
 
+/** What runs under the session's lease with the session as stored (`ttl`: its seconds left): resolves the session written. */
+export type Work = (ttl: number, data: SessionData, lease: Lease) => Promise<SessionData>;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createRefresher(deps: RefreshDeps) {
@@ -189,12 +192,13 @@ export function createRefresher(deps: RefreshDeps) {
   }
 
   /**
-   * Refreshes (refreshHolding) holding the session's refresh lease (one per
-   * session, shared by every use of its refresh token), unless `due` says the
+   * Runs `work` (a refresh: refreshHolding; a token exchange) holding the
+   * session's lease (one per session, shared by every use of its refresh
+   * token and every exchange of its access token), unless `due` says the
    * stored session no longer needs it. Without the lease: listens for its
    * release, looks again, and waits for the release (or WAKE_FALLBACK_MS).
    */
-  async function refreshShared(id: string, ttl: number, due: (d: SessionData) => boolean, merge: Merge, target?: TokenTarget): Promise<SessionData> {
+  async function refreshShared(id: string, ttl: number, due: (d: SessionData) => boolean, work: Work): Promise<SessionData> {
     const deadline = clock.now() + maxWaitMs;
     let watch: ReleaseWatch | undefined;
     let listening = false;
@@ -206,7 +210,7 @@ export function createRefresher(deps: RefreshDeps) {
             const stored = await store.get(id);
             if (!stored) throw new RefreshFailed('ended', 'the session ended meanwhile');
             if (!due(stored.data)) return stored.data;
-            return refreshHolding(id, Math.min(ttl, stored.expiresIn), stored.data, merge, lease, target);
+            return work(Math.min(ttl, stored.expiresIn), stored.data, lease);
           });
         }
         if (!listening) {
@@ -227,6 +231,8 @@ export function createRefresher(deps: RefreshDeps) {
   }
 
   return {
+    /** The single flight across instances of src/tokens/exchange.ts: `work` under the session's lease unless `due` says no. */
+    underLease: refreshShared,
     /**
      * The session with an access token fit to proxy: `data` itself when no
      * refresh is due; else the refreshed session. Throws RefreshFailed.
@@ -240,7 +246,7 @@ export function createRefresher(deps: RefreshDeps) {
       }
       let p = inflight.get(id);
       if (!p) {
-        p = refreshShared(id, ttl, mainDue, asSessionToken).finally(() => inflight.delete(id));
+        p = refreshShared(id, ttl, mainDue, (t, d, lease) => refreshHolding(id, t, d, asSessionToken, lease)).finally(() => inflight.delete(id));
         inflight.set(id, p);
       }
       return p;
@@ -262,7 +268,7 @@ export function createRefresher(deps: RefreshDeps) {
       let p = inflight.get(flight);
       if (!p) {
         const due = (d: SessionData) => resourceTokenOf(d, key, skew, nowS()) === undefined;
-        p = refreshShared(id, ttl, due, asResourceToken(key), target).finally(() => inflight.delete(flight));
+        p = refreshShared(id, ttl, due, (t, d, lease) => refreshHolding(id, t, d, asResourceToken(key), lease, target)).finally(() => inflight.delete(flight));
         inflight.set(flight, p);
       }
       const next = await p;

@@ -50,7 +50,7 @@ t.test('refuses BFF_CONFIG together with API_UPSTREAM or API_PREFIX', async (t) 
 });
 
 const BAD: Array<[string, string, RegExp]> = [
-  ['an unknown token policy', json([okRoute, { ...okRoute, prefix: '/b', token: 'admin' }]), /^BFF_CONFIG: routes\[1\]\.token must be one of user, optional, client, none$/],
+  ['an unknown token policy', json([okRoute, { ...okRoute, prefix: '/b', token: 'admin' }]), /^BFF_CONFIG: routes\[1\]\.token must be one of user, optional, client, none, exchange$/],
   ['a missing upstream', json([{ prefix: '/a' }]), /^BFF_CONFIG: routes\[0\]\.upstream is required$/],
   ['an unknown setting', json([{ ...okRoute, tokn: 'user' }]), /^BFF_CONFIG: routes\[0\]\.tokn is not a known setting$/],
   ['no routes', json([]), /^BFF_CONFIG: routes must list at least 1 entry$/],
@@ -126,4 +126,30 @@ t.test('every route prefix is the gateway\'s own path (never the SPA\'s)', async
   t.ok(isGatewayPath('/b/x', ['/a', '/b']));
   t.ok(isGatewayPath('/a', ['/a', '/b']));
   t.notOk(isGatewayPath('/bx', ['/a', '/b']));
+});
+
+t.test('step-up keys: acr and maxAge, for routes with the user\'s token only', async (t) => {
+  const [r] = loadConfig(testEnv({ API_UPSTREAM: undefined, BFF_CONFIG: json([{ ...okRoute, acr: ['urn:mfa', 'hwk'], maxAge: 300 }]) })).routes;
+  t.same({ acr: r.acr, maxAge: r.maxAge }, { acr: ['urn:mfa', 'hwk'], maxAge: 300 });
+  const plain = loadConfig(testEnv({ API_UPSTREAM: undefined, BFF_CONFIG: json([okRoute]) })).routes[0];
+  t.notOk('acr' in plain || 'maxAge' in plain, 'absent when not set');
+  const cases: Array<[unknown, RegExp]> = [
+    [{ ...okRoute, token: 'client', acr: ['a'] }, /^BFF_CONFIG: routes\[0\]\.acr needs the user's token/],
+    [{ ...okRoute, token: 'none', maxAge: 5 }, /^BFF_CONFIG: routes\[0\]\.maxAge needs the user's token/],
+    [{ ...okRoute, acr: ['a b'] }, /^BFF_CONFIG: routes\[0\]\.acr\[0\] has characters that are not allowed/],
+    [{ ...okRoute, acr: [] }, /^BFF_CONFIG: routes\[0\]\.acr must list at least 1 entry/],
+    [{ ...okRoute, maxAge: -1 }, /^BFF_CONFIG: routes\[0\]\.maxAge /],
+    [{ ...okRoute, maxAge: 1.5 }, /^BFF_CONFIG: routes\[0\]\.maxAge /],
+  ];
+  for (const [route, line] of cases) {
+    const msg = refusal({ BFF_CONFIG: json([route]) });
+    t.match(msg, line, JSON.stringify(route));
+    t.notMatch(msg, /\n/);
+  }
+});
+
+t.test('token: exchange needs an audience or a resource', async (t) => {
+  t.match(refusal({ BFF_CONFIG: json([{ ...okRoute, token: 'exchange', scopes: ['a'] }]) }), /^BFF_CONFIG: routes\[0\]\.token is exchange: audience or resource names the token wanted$/);
+  const [r] = loadConfig(testEnv({ API_UPSTREAM: undefined, BFF_CONFIG: json([{ ...okRoute, token: 'exchange', audience: 'https://a', acr: ['mfa'] }]) })).routes;
+  t.match(r, { token: 'exchange', audience: 'https://a', acr: ['mfa'] }, 'with a step-up too');
 });
