@@ -53,3 +53,5 @@ export const LogoutTokenRefused = define<[reason: string]>('BFF_LOGOUT_TOKEN_REF
 export const TooManyCalls = define('BFF_PROXY_TOO_MANY_CALLS', 'too many calls in flight', 429, 'too_many_calls');
 /** The browser stopped sending its request body (no byte for the stall time). */
 export const BodyStalled = define('BFF_PROXY_BODY_STALLED', 'the request body stalled', 408, 'request_timeout');
+/** A session (or this instance) has as many event streams open as it may (src/http/event-stream.ts). */
+export const TooManyStreams = define('BFF_EVENTS_TOO_MANY_STREAMS', 'too many event streams open', 429, 'too_many_streams');
