@@ -116,6 +116,6 @@ t.test('a user logs in through the SPA, calls the API, logs out, and the page ne
   t.match(await page.locator('#api-result').textContent(), '401 Unauthorized', 'after logout the API call is answered 401');
   t.ok(await page.locator('#login').isVisible(), 'and the SPA offers to log in again');
   const all = await responses({ all: true });
-  t.ok(all.some((r) => r.url.endsWith('/auth/events') && r.body.includes('event: session')), 'the page\'s event stream is among them');
+  t.ok(all.some((r) => r.url.endsWith('/auth/events')), 'the page\'s event stream is among them');
   t.same(carriers(all, demo.provider.issuedTokens()), [], 'no token in any response up to the end, event streams included');
 });
