@@ -12,10 +12,11 @@ import type { Clock } from '../src/clock.js';
 import { backchannelLogout } from '../src/logout/backchannel.js';
 import { LogoutTokenRefused, ProviderUnavailable, publicError } from '../src/http/errors.js';
 import { ProviderDown } from '../src/oidc/http.js';
+import type { SessionWatch } from '../src/session/watch.js';
 
 export const MAX_BODY = 64 * 1024;
 
-export default async function backchannelLogoutRoute(fastify: FastifyInstance, { config, clock }: { config: Config; clock: Clock }) {
+export default async function backchannelLogoutRoute(fastify: FastifyInstance, { config, clock, watch }: { config: Config; clock: Clock; watch: SessionWatch }) {
   // the spec's one encoding only (this plugin is encapsulated: other routes keep JSON)
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: MAX_BODY }, (_req, body, done) => {
@@ -32,7 +33,9 @@ export default async function backchannelLogoutRoute(fastify: FastifyInstance, {
         provider: () => fastify.readyProvider(), clientId: config.clientId, store: sessions.store, guard: (op) => sessions.guard(request, op), clock,
       });
       fastify.metrics.backchannelLogouts.inc({ outcome: 'ok' });
-      request.log.info({ ended, by }, 'back-channel logout');
+      // their event streams and WebSockets, on every instance
+      await watch.announceKeys(ended, { type: 'ended', reason: 'backchannel' }).catch((e: Error) => request.log.warn({ reason: e.message }, 'session event not published'));
+      request.log.info({ ended: ended.length, by }, 'back-channel logout');
       return reply.code(200).send({});
     } catch (e) {
       if (e instanceof ProviderDown) {

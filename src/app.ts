@@ -25,6 +25,9 @@ import { createProxy } from './proxy/call.js';
 import { DEFAULT_LIMITS, type Limits } from './proxy/limits.js';
 import { MAX_PATH_AFTER_PREFIX } from './proxy/guard.js';
 import { frontendPath } from './frontend/paths.js';
+import { createSessionWatch } from './session/watch.js';
+import { closeSocketsWithSession } from './proxy/socket-watch.js';
+import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './http/event-stream.js';
 import metrics from '../plugins/metrics.js';
 import oidc from '../plugins/oidc.js';
 import session from '../plugins/session.js';
@@ -33,6 +36,7 @@ import health from '../plugins/health.js';
 import login from '../plugins/login.js';
 import jwks from '../plugins/jwks.js';
 import me from '../plugins/me.js';
+import events from '../plugins/events.js';
 import logout from '../plugins/logout.js';
 import backchannelLogout from '../plugins/backchannel-logout.js';
 import apiProxy from '../plugins/api-proxy.js';
@@ -53,9 +57,11 @@ export interface AppDeps {
   limits?: Partial<Limits & { headersTimeoutMs: number }>;
   /** Shorter refresh lease and provider deadline (tests: seconds, not the defaults' tens of seconds). */
   timings?: Partial<RefreshTimings> & { providerDeadlineMs?: number };
+  /** The event streams' bounds (default: src/http/event-stream.ts DEFAULT_STREAM_LIMITS). */
+  streams?: Partial<StreamLimits>;
 }
 
-async function app(fastify: FastifyInstance, { config, store, clock, limits, dispatcher, timings = {} }: { config: Config; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher; timings?: AppDeps['timings'] }) {
+async function app(fastify: FastifyInstance, { config, store, clock, limits, dispatcher, timings = {}, streams }: { config: Config; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher; timings?: AppDeps['timings']; streams?: StreamLimits }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, ours } = publicError(err);
@@ -89,7 +95,14 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
     closing: () => fastify.draining.closing,
     closeIdleConnections: () => fastify.server.closeIdleConnections(),
   });
-  sessions.onEnded((id) => proxy.sockets.close(id));
+  // what happens to a session reaches its event streams and WebSockets on every instance
+  const watch = createSessionWatch({ store, clock, limits: { idleTimeout: config.idleTimeout, maxAge: config.maxAge }, log: fastify.log });
+  sessions.onEvent((id, event) => {
+    if (event.type === 'ended') proxy.sockets.close(id);
+    watch.announce(id, event).catch((e: Error) => fastify.log.warn({ reason: e.message }, 'session event not published'));
+  });
+  closeSocketsWithSession(proxy.sockets, watch, fastify.log);
+  fastify.addHook('onClose', async () => watch.close());
 
   await fastify.register(drain);
   await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
@@ -103,8 +116,9 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
   await fastify.register(login, { config, clock });
   await fastify.register(jwks, { config });
   await fastify.register(me);
+  await fastify.register(events, { config, watch, limits: streams });
   await fastify.register(logout, { config });
-  await fastify.register(backchannelLogout, { config, clock });
+  await fastify.register(backchannelLogout, { config, clock, watch });
   await fastify.register(apiProxy, { config, proxy, dispatcher });
   // the SPA's front door (one of the two, or neither: unknown paths stay 404)
   if (config.staticDir) await fastify.register(staticSite, { config });
@@ -116,7 +130,7 @@ const rootPlugin = fp(app, { name: 'bff-gateway' });
 export default rootPlugin;
 
 function isApiCall(url: string, config: Config): boolean {
-  return url.startsWith('/auth/me') || url.startsWith('/auth/logout') || underRoute(url, config.routes);
+  return url.startsWith('/auth/me') || url.startsWith('/auth/events') || url.startsWith('/auth/logout') || underRoute(url, config.routes);
 }
 
 /** A Fastify instance with the gateway registered, not yet listening. */
@@ -150,6 +164,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const store = deps.store ?? await createStore(config, clock, fastify.log);
   fastify.addHook('onClose', async () => store.close());
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
-  await fastify.register(rootPlugin, { config, store, clock, limits, dispatcher: calls, timings: deps.timings });
+  const streams = { ...DEFAULT_STREAM_LIMITS, ...deps.streams };
+  await fastify.register(rootPlugin, { config, store, clock, limits, dispatcher: calls, timings: deps.timings, streams });
   return fastify;
 }

@@ -2,7 +2,7 @@
 // browser download). A user opens the SPA, logs in at the provider's form,
 // sees their name, calls the API, and logs out; meanwhile every response the
 // page received and everything its scripts can read is searched for the
-// tokens the provider issued. The screenshot it takes goes to
+// tokens the provider issued (its event stream's events included). The screenshot it takes goes to
 // test-results/demo.png; with UPDATE_SCREENSHOT=1 also to docs/demo.png (the
 // README's picture). Chromium missing is a failure, not a skip: .ci/run
 // installs it.
@@ -18,18 +18,24 @@ const SCREENSHOT = `${ROOT}test-results/demo.png`;
 
 interface Seen { url: string; status: number; headers: Record<string, string>; body: string }
 
-/** Every response the page received, with headers and (when it has one) its body. */
+/**
+ * Every response the page received, with headers and (when it has one) its
+ * body. An event stream's body is there once the stream ended: `all` waits
+ * for the streams too (they end with the session).
+ */
 function recordResponses(page: Page) {
   const pending: Promise<void>[] = [];
+  const streams: Promise<void>[] = [];
   const seen: Seen[] = [];
   page.on('response', (res) => {
-    pending.push((async () => {
+    const stream = String(res.headers()['content-type']).startsWith('text/event-stream');
+    (stream ? streams : pending).push((async () => {
       const headers = await res.allHeaders().catch(() => ({}));
       const body = await res.body().then((b) => b.toString('utf8'), () => '');
       seen.push({ url: res.url(), status: res.status(), headers, body });
     })());
   });
-  return async () => { await Promise.all(pending); return seen; };
+  return async ({ all = false } = {}) => { await Promise.all(all ? [...pending, ...streams] : pending); return seen; };
 }
 
 function carriers(seen: Seen[], tokens: string[]): string[] {
@@ -109,5 +115,7 @@ t.test('a user logs in through the SPA, calls the API, logs out, and the page ne
   await page.locator('#api-result[data-status="401"]').waitFor();
   t.match(await page.locator('#api-result').textContent(), '401 Unauthorized', 'after logout the API call is answered 401');
   t.ok(await page.locator('#login').isVisible(), 'and the SPA offers to log in again');
-  t.same(carriers(await responses(), demo.provider.issuedTokens()), [], 'no token in any response up to the end');
+  const all = await responses({ all: true });
+  t.ok(all.some((r) => r.url.endsWith('/auth/events')), 'the page\'s event stream is among them');
+  t.same(carriers(all, demo.provider.issuedTokens()), [], 'no token in any response up to the end, event streams included');
 });

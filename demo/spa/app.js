@@ -43,10 +43,33 @@ function showStorage() {
   $('js-storage').textContent = keys.length ? keys.join(', ') : '(empty)';
 }
 
+const ENDED = {
+  logout: 'You logged out (in this tab or another).',
+  backchannel: 'You were logged out at the identity provider.',
+  idle: 'Your session ended: it was not used for too long.',
+  absolute: 'Your session reached its maximum lifetime.',
+  refresh_failed: 'Your session ended: the identity provider refused to renew it.',
+};
+const time = (epoch) => new Date(epoch * 1000).toLocaleTimeString();
+
+/** The session's events (GET /auth/events, shared between tabs: session-events.js). */
+function watchEvents() {
+  const line = $('session-events');
+  window.watchSession({
+    session: (s) => { showSignedIn(s.user, s.expiresAt); line.textContent = `Live: the session ends at ${time(s.absoluteExpiresAt)} at the latest.`; },
+    refreshed: (r) => { line.textContent = `The gateway renewed the access token (valid until ${time(r.accessTokenExpiresAt)}).`; },
+    expiring: (e) => { line.textContent = `Your session ends at ${time(e.expiresAt)} unless you use it.`; },
+    ended: (e) => { line.textContent = ''; showSignedOut(ENDED[e.reason] || 'Your session ended.'); },
+    relogin: (reason) => reason === 'idle' || reason === 'refresh_failed',
+  });
+}
+
 async function loadUser() {
-  const { status, body } = await call('/auth/me');
-  if (status === 200 && body && body.user) showSignedIn(body.user, body.expiresAt);
-  else if (status === 401) showSignedOut();
+  const { status, body } = await call('/auth/me?slide=false');
+  if (status === 200 && body && body.user) {
+    showSignedIn(body.user, body.expiresAt);
+    watchEvents();
+  } else if (status === 401) showSignedOut();
   else showSignedOut(`The gateway answered ${status} to /auth/me${body && body.error ? ` (${body.error})` : ''}.`);
 }
 

@@ -13,3 +13,15 @@ export function csrfOk(headers: IncomingHttpHeaders, { csrfHeader, publicOrigin 
   if (origin !== undefined && origin !== publicOrigin) return false;
   return true;
 }
+
+/**
+ * The event stream's gate (GET /auth/events): EventSource cannot add a
+ * header, so the browser's word is taken: refused when Sec-Fetch-Site says
+ * `cross-site` or `same-site` (a sibling subdomain is another site's page
+ * too), or when an Origin header names another origin.
+ */
+export function sameOriginOk(headers: IncomingHttpHeaders, { publicOrigin }: { publicOrigin: string }): boolean {
+  const site = headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return false;
+  return headers.origin === undefined || headers.origin === publicOrigin;
+}

@@ -73,3 +73,5 @@ export function stepUpRequired(details: Record<string, unknown>) {
 }
 /** The provider refused to exchange the user's token for the route's (RFC 8693, src/tokens/exchange.ts). */
 export const TokenExchangeRefused = define('BFF_TOKENS_EXCHANGE_REFUSED', 'the identity provider refused the token exchange', 403, 'token_exchange_refused');
+/** A session (or this instance) has as many event streams open as it may (src/http/event-stream.ts). */
+export const TooManyStreams = define('BFF_EVENTS_TOO_MANY_STREAMS', 'too many event streams open', 429, 'too_many_streams');

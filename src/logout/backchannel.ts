@@ -25,11 +25,12 @@ export interface BackchannelDeps {
 }
 
 /**
- * Ends the sessions a logout token names; resolves how many, and by what.
+ * Ends the sessions a logout token names; resolves their event keys
+ * (SessionStore.eventKey, to announce their end), and by what.
  * Throws LogoutTokenRefused (400), or ProviderDown when the provider's keys
  * cannot be fetched to verify it (503).
  */
-export async function backchannelLogout(token: unknown, { provider: ready, clientId, store, guard, clock = systemClock }: BackchannelDeps): Promise<{ ended: number; by: 'sid' | 'sub' }> {
+export async function backchannelLogout(token: unknown, { provider: ready, clientId, store, guard, clock = systemClock }: BackchannelDeps): Promise<{ ended: string[]; by: 'sid' | 'sub' }> {
   if (typeof token !== 'string' || !token) throw new LogoutTokenRefused('no logout_token');
   const provider = ready();
   if (!provider.keyFor || !provider.issuer) throw new LogoutTokenRefused('the provider has no keys or issuer');

@@ -18,6 +18,9 @@ export const SESSION_ENDED_CODE = 1008;
 export function createSessionSockets() {
   const admitted = new WeakMap<Socket, string>();
   const bySession = new Map<string, Set<Closable>>();
+  /** Who hears a session get its first WebSocket here (true) and lose its last (false). */
+  const watchers: Array<(sessionId: string, open: boolean) => void> = [];
+  const tell = (id: string, open: boolean) => { for (const w of watchers) w(id, open); };
 
   return {
     /** An upgrade on `socket` was admitted for `sessionId`. */
@@ -30,12 +33,14 @@ export function createSessionSockets() {
       const id = socket && admitted.get(socket);
       if (!id) return;
       let set = bySession.get(id);
+      const first = !set;
       if (!set) bySession.set(id, set = new Set());
       set.add(ws);
       ws.once('close', () => {
         set.delete(ws);
-        if (!set.size && bySession.get(id) === set) bySession.delete(id);
+        if (!set.size && bySession.get(id) === set) { bySession.delete(id); tell(id, false); }
       });
+      if (first) tell(id, true);
     },
 
     /** Closes the session's WebSockets on this instance; resolves how many there were. */
@@ -43,8 +48,14 @@ export function createSessionSockets() {
       const set = bySession.get(sessionId);
       if (!set) return 0;
       bySession.delete(sessionId);
+      tell(sessionId, false);
       for (const ws of set) ws.close(SESSION_ENDED_CODE, reason);
       return set.size;
+    },
+
+    /** `watcher` hears a session get its first WebSocket here (open: true) and lose its last (false). */
+    onSession(watcher: (sessionId: string, open: boolean) => void): void {
+      watchers.push(watcher);
     },
 
     /** Sessions with an open WebSocket here. */

@@ -5,6 +5,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import type { Lease, SessionData, SessionStore } from './store.js';
 import { releaseWatch } from './release-watch.js';
+import { createLocalBus } from './events.js';
 
 export const DEFAULT_MAX_ENTRIES = 100_000;
 export const DEFAULT_SWEEP_MS = 60_000;
@@ -71,6 +72,7 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
     index(bySid, data.sid, id, true);
     index(bySub, data.sub, id, true);
   };
+  const events = createLocalBus();
   const sweeper = setInterval(() => { sessions.sweep(); seen.sweep(); leases.sweep(); }, sweepMs);
   sweeper.unref();
 
@@ -102,8 +104,10 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
       const set = sid ? bySid.get(sid) : sub ? bySub.get(sub) : undefined;
       const ids = set ? [...set].filter((id) => sessions.get(id)) : [];
       for (const id of ids) sessions.delete(id);
-      return ids.length;
+      return ids;
     },
+    eventKey: (id) => id,
+    events,
     async remember(key, ttlSeconds) {
       if (seen.get(key)) return false;
       seen.set(key, true, clock.now() + ttlSeconds * 1000);
@@ -139,6 +143,6 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
     },
     async ping() {},
     size() { return sessions.size; },
-    async close() { clearInterval(sweeper); },
+    async close() { clearInterval(sweeper); events.close(); },
   };
 }

@@ -40,6 +40,7 @@ import type { Lease, SessionData, SessionStore } from './store.js';
 import { COMMAND_TIMEOUT_MS, connectRedis, watchConnection, type RedisClient, type RedisKind, type RedisTopology, type StoreLogger } from './redis-connection.js';
 import { FENCED_UPDATE, INDEX_ADD, INDEX_PRUNE_AT, RELEASE, RENEW, hashOfMember, leaseKeyOf, legacySessionKeyOf, sessionKeyOf, sha256 } from './redis-keys.js';
 import { createReleaseBus } from './redis-release.js';
+import { createRedisEventBus } from './redis-events.js';
 
 export { COMMAND_TIMEOUT_MS, CONNECT_TIMEOUT_MS, MAX_RECONNECT_DELAY_MS, type StoreLogger } from './redis-connection.js';
 export const KEY_PREFIX = 'bff:';
@@ -80,6 +81,7 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
   client.defineCommand('bffIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD });
   const scripts = client as unknown as Scripts;
   const bus = createReleaseBus(client, kind, prefix);
+  const events = createRedisEventBus(client, kind, prefix);
 
   const connection = watchConnection(client, kind, logger);
   // before the first connection, commands wait for it (bounded); afterwards
@@ -126,15 +128,15 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     return { ...data };
   };
 
-  /** Ends the sessions an index member names (today's and the legacy key); resolves how many were live. */
+  /** Ends the sessions an index member names (today's and the legacy key); resolves the hashes of those that were live. */
   const deleteSessions = async (members: string[]) => {
     const gone = await Promise.all([...new Set(members.map(hashOfMember))].map(async (hash) => {
       const key = sessionKeyOf(hash);
       forget(key);
       const [now, old] = await Promise.all([client.del(key), client.del(legacySessionKeyOf(hash))]);
-      return now + old > 0 ? 1 : 0;
+      return now + old > 0 ? hash : undefined;
     }));
-    return gone.reduce<number>((a, b) => a + b, 0);
+    return gone.filter((h): h is string => h !== undefined);
   };
   /** Drops from index `set` the sessions that have ended (each checked in its own slot). */
   const prune = async (set: string) => {
@@ -147,7 +149,6 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     const size = await scripts.bffIndexAdd(set, hash, ttlMs);
     if (size > INDEX_PRUNE_AT) prune(set).catch(() => {});
   };
-
   /**
    * The back-channel index entries, then the sealed value (bound to its
    * key). onlyIfLive (an update): SET XX, so a session destroyed
@@ -197,6 +198,8 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     kind: 'redis',
     topology: kind,
     client,
+    eventKey: hashOf,
+    events,
     async get(id) {
       if (!everReady()) await firstConnection;
       const hash = hashOf(id);
@@ -236,14 +239,14 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     },
     async destroyBy({ sid, sub }) {
       const sets = sid ? names('sid', sid) : sub ? names('sub', sub) : undefined;
-      if (!sets) return 0;
+      if (!sets) return [];
       if (!everReady()) await firstConnection;
       // per slot: each set read, its sessions deleted one command each, then
       // the members read removed (a session indexed meanwhile stays indexed)
       const members = await Promise.all(sets.map((set) => client.smembers(set)));
-      const n = await deleteSessions(members.flat());
+      const ended = await deleteSessions(members.flat());
       await Promise.all(sets.map((set, i) => (members[i].length ? client.srem(set, ...members[i]) : undefined)));
-      return n;
+      return ended;
     },
     async remember(value, ttlSeconds) {
       if (!everReady()) await firstConnection;
@@ -287,7 +290,7 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
       else await client.ping();
     },
     async close() {
-      bus.close();
+      bus.close(); events.close();
       if (client.status === 'ready') await client.quit().catch(() => {});
       // also after QUIT: disconnect() is what stops a Sentinel client's failover detector
       client.disconnect();

@@ -23,7 +23,8 @@ import { StoreUnavailable } from '../http/errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { systemClock, type Clock } from '../clock.js';
 import { randomId } from './crypto.js';
-import { wantedLifetime, type SessionData, type SessionStore } from './store.js';
+import { expiryReason, wantedLifetime, type SessionData, type SessionStore } from './store.js';
+import type { EndReason, SessionEvent } from './events.js';
 
 /**
  * What reading a session needs of a request, and what it leaves there: a
@@ -83,11 +84,12 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
     }
   };
 
-  /** Who hears of a session this instance ended (the proxy closes its WebSockets). */
-  const endedListeners: Array<(id: string) => void> = [];
+  /** Who hears of what happens to a session on this instance (the proxy closes its WebSockets, src/session/watch.ts tells everyone). */
+  const listeners: Array<(id: string, event: SessionEvent) => void> = [];
+  const announce = (id: string, event: SessionEvent) => { for (const listener of listeners) listener(id, event); };
   /** Ends session `id`: its listeners first (they need no store), then the store. */
-  const destroy = (request: Pick<SessionRequest, 'log'>, id: string): Promise<void> => {
-    for (const listener of endedListeners) listener(id);
+  const destroy = (request: Pick<SessionRequest, 'log'>, id: string, reason: EndReason): Promise<void> => {
+    announce(id, { type: 'ended', reason });
     return guard(request, () => store.destroy(id));
   };
 
@@ -127,7 +129,7 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
       const now = clock.now() / 1000;
       const wanted = wantedLifetime(stored.data, limits, now);
       if (wanted <= 0) {
-        await destroy(request, id);
+        await destroy(request, id, expiryReason(stored.data, limits.maxAge, now));
         return undefined;
       }
       let expiresIn = Math.min(stored.expiresIn, wanted);
@@ -144,7 +146,7 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
     /** Starts a new session (a new id, whatever the browser had); resolves the id its cookie carries. */
     async start(request: SessionRequest, data: SessionData): Promise<string> {
       const old = cookieId(request);
-      if (old) await destroy(request, old);
+      if (old) await destroy(request, old, 'logout');
       const id = randomId(32);
       const now = clock.now() / 1000;
       const ttl = wantedLifetime(data, limits, now);
@@ -165,13 +167,20 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
       request.sessionId = undefined;
       request.session = undefined;
       // its WebSockets here close even when the store cannot be reached (the browser forgets its cookie too)
-      if (id) await destroy(request, id);
+      if (id) await destroy(request, id, 'logout');
     },
 
-    /** `listener` hears the id of every session this instance ends here (logout, a new login in its place, expiry seen on a read). */
-    onEnded(listener: (id: string) => void): void {
-      endedListeners.push(listener);
+    /**
+     * `listener` hears what happens to a session here: its end (logout, a new
+     * login in its place, expiry seen on a read, a refused refresh) and its
+     * refreshes (announce).
+     */
+    onEvent(listener: (id: string, event: SessionEvent) => void): void {
+      listeners.push(listener);
     },
+
+    /** Tells the listeners (onEvent) what happened to session `id` elsewhere than here (a refresh). */
+    announce,
 
     /** Epoch seconds after which `data`'s session has ended however it is used: its absolute lifetime (or its access token's, without a refresh token). */
     absoluteExpiresAt(data: SessionData): number {

@@ -2,6 +2,8 @@
 // implementation per engine (memory, Redis), all run through the same
 // contract tests (test/session/store-contract.ts).
 
+import type { EventBus } from './events.js';
+
 export interface SessionData {
   /** The user's subject at the provider. */
   sub: string;
@@ -81,9 +83,14 @@ export interface SessionStore {
   destroy(id: string): Promise<void>;
   /**
    * Ends every session of a provider session (`sid`) or, without one, of a
-   * subject (`sub`): the back-channel logout. Resolves how many were live.
+   * subject (`sub`): the back-channel logout. Resolves the event keys
+   * (eventKey) of the sessions that were live, so that their end is announced.
    */
-  destroyBy(by: { sid?: string; sub?: string }): Promise<number>;
+  destroyBy(by: { sid?: string; sub?: string }): Promise<string[]>;
+  /** The name under which session `id`'s events travel (src/session/events.ts): the id itself in memory, its hash in Redis. */
+  eventKey(id: string): string;
+  /** Session events between every process sharing this store. */
+  readonly events: EventBus;
   /**
    * Remembers a one-time value (a logout token's `jti`) for `ttlSeconds`.
    * Resolves false when it was already remembered.
@@ -115,4 +122,13 @@ export function wantedLifetime(data: SessionData, limits: { idleTimeout: number;
   const absolute = data.createdAt + limits.maxAge - now;
   const token = !data.refreshToken && data.accessTokenExpiresAt !== undefined ? data.accessTokenExpiresAt - now : Infinity;
   return Math.min(limits.idleTimeout, absolute, token);
+}
+
+/**
+ * Why a session past its lifetime ended: `absolute` when its absolute
+ * lifetime (or, without a refresh token, its access token) ran out, else `idle`.
+ */
+export function expiryReason(data: SessionData, maxAge: number, now: number): 'idle' | 'absolute' {
+  const tokenOut = !data.refreshToken && data.accessTokenExpiresAt !== undefined && data.accessTokenExpiresAt <= now;
+  return data.createdAt + maxAge <= now || tokenOut ? 'absolute' : 'idle';
 }

@@ -64,6 +64,7 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
     clientId: config.clientId,
     skew: config.refreshSkew,
     onRefresh: (outcome) => metrics.refreshes.inc({ outcome }),
+    onSessionEvent: sessions.announce,
     clock,
     timings: refreshTimings,
   });

@@ -39,6 +39,7 @@ import { ProviderDown } from '../oidc/http.js';
 import { GrantRejected, type TokenSet, type TokenTarget } from '../oidc/token-client.js';
 import { systemClock, type Clock } from '../clock.js';
 import { targetKey } from './client-credentials.js';
+import type { SessionEvent } from '../session/events.js';
 
 /**
  * The refresh lease's TTL: renewed every third of it by its holder, so it
@@ -86,6 +87,8 @@ export interface RefreshDeps {
   clientId: string;
   skew: number;
   onRefresh?: (outcome: 'success' | 'rejected' | 'unavailable') => void;
+  /** Hears a session's own token refreshed, and a session this ends (src/session/watch.ts tells every instance). */
+  onSessionEvent?: (id: string, event: SessionEvent) => void;
   clock?: Clock;
   timings?: Partial<RefreshTimings>;
 }
@@ -122,6 +125,7 @@ export function createRefresher(deps: RefreshDeps) {
   /** Ends the session: the provider refused the grant, or answered with an ID token not ours. */
   async function refused(id: string, reason: string): Promise<never> {
     deps.onRefresh?.('rejected');
+    deps.onSessionEvent?.(id, { type: 'ended', reason: 'refresh_failed' });
     await store.destroy(id);
     throw new RefreshFailed('ended', reason);
   }
@@ -176,6 +180,7 @@ export function createRefresher(deps: RefreshDeps) {
     const next = merge({ ...data, refreshToken: tokens.refresh_token ?? data.refreshToken }, tokens, expiresAt);
     await writeOrRevoke(id, provider, next, ttl, tokens, lease);
     deps.onRefresh?.('success');
+    if (!target) deps.onSessionEvent?.(id, { type: 'refreshed', accessTokenExpiresAt: expiresAt ?? null });
     return next;
   }
 
@@ -241,6 +246,7 @@ export function createRefresher(deps: RefreshDeps) {
       if (!mainDue(data)) return data;
       if (!data.refreshToken) {
         if (data.accessTokenExpiresAt! > nowS()) return data;
+        deps.onSessionEvent?.(id, { type: 'ended', reason: 'absolute' });
         await store.destroy(id);
         throw new RefreshFailed('ended', 'the access token expired and there is no refresh token');
       }

@@ -88,7 +88,7 @@ export function storeContract(t: Test, factory: StoreFactory, pass: Pass = sleep
       const data = sessionData();
       t.equal(await store.update(id, data, 60), false, `${what}: false`);
       t.equal(await store.get(id), undefined, `${what}: still no session`);
-      t.equal(await store.destroyBy({ sid: data.sid }), 0, `${what}: nothing for destroyBy to end`);
+      t.equal((await store.destroyBy({ sid: data.sid })).length, 0, `${what}: nothing for destroyBy to end`);
     }
   });
 
@@ -98,7 +98,7 @@ export function storeContract(t: Test, factory: StoreFactory, pass: Pass = sleep
     const data = sessionData();
     await store.set(id, data, 60);
     t.equal(await store.update(id, { ...data, accessToken: 'at-refreshed' }, 60), true);
-    t.equal(await store.destroyBy({ sid: data.sid }), 1);
+    t.equal((await store.destroyBy({ sid: data.sid })).length, 1);
     t.equal(await store.get(id), undefined);
   });
 
@@ -144,16 +144,16 @@ export function storeContract(t: Test, factory: StoreFactory, pass: Pass = sleep
     await store.set(a1, alice1, 60);
     await store.set(a2, alice2, 60);
     await store.set(b, sessionData(), 60);
-    t.equal(await store.destroyBy({ sid: alice1.sid }), 1);
+    t.equal((await store.destroyBy({ sid: alice1.sid })).length, 1);
     t.equal(await store.get(a1), undefined);
     t.ok(await store.get(a2), 'the other provider session of the user lives');
     t.ok(await store.get(b), 'another user lives');
-    t.equal(await store.destroyBy({ sub: alice1.sub }), 1, 'counts only the live sessions');
+    t.equal((await store.destroyBy({ sub: alice1.sub })).length, 1, 'counts only the live sessions');
     t.equal(await store.get(a2), undefined);
     t.ok(await store.get(b));
-    t.equal(await store.destroyBy({ sid: 'no-such-sid' }), 0);
-    t.equal(await store.destroyBy({ sub: 'no-such-sub' }), 0);
-    t.equal(await store.destroyBy({}), 0);
+    t.equal((await store.destroyBy({ sid: 'no-such-sid' })).length, 0);
+    t.equal((await store.destroyBy({ sub: 'no-such-sub' })).length, 0);
+    t.equal((await store.destroyBy({})).length, 0);
   });
 
   t.test('destroyBy does not count a session that was already destroyed', async (t) => {
@@ -162,8 +162,8 @@ export function storeContract(t: Test, factory: StoreFactory, pass: Pass = sleep
     const data = sessionData();
     await store.set(id, data, 60);
     await store.destroy(id);
-    t.equal(await store.destroyBy({ sid: data.sid }), 0);
-    t.equal(await store.destroyBy({ sub: data.sub }), 0);
+    t.equal((await store.destroyBy({ sid: data.sid })).length, 0);
+    t.equal((await store.destroyBy({ sub: data.sub })).length, 0);
   });
 
   t.test('the back-channel index outlives the first TTL of a session kept alive by touches', async (t) => {
@@ -176,9 +176,9 @@ export function storeContract(t: Test, factory: StoreFactory, pass: Pass = sleep
     await store.touch(x, 60);
     await store.touch(y, 60);
     await pass(1_000);
-    t.equal(await store.destroyBy({ sid: dx.sid }), 1, 'found by sid');
+    t.equal((await store.destroyBy({ sid: dx.sid })).length, 1, 'found by sid');
     t.equal(await store.get(x), undefined);
-    t.equal(await store.destroyBy({ sub: dy.sub }), 1, 'found by sub');
+    t.equal((await store.destroyBy({ sub: dy.sub })).length, 1, 'found by sub');
     t.equal(await store.get(y), undefined);
   });
 
@@ -278,5 +278,38 @@ export function storeContract(t: Test, factory: StoreFactory, pass: Pass = sleep
   t.test('ping resolves while the store answers', async (t) => {
     const store = await open(t);
     await t.resolves(store.ping());
+  });
+
+  t.test('destroyBy names the sessions it ended by their event keys, and an event published for a session reaches its listeners only', async (t) => {
+    const store = await open(t);
+    const [a, b] = [randomId(), randomId()];
+    const data = sessionData();
+    await store.set(a, data, 60);
+    await store.set(b, sessionData(), 60);
+    const heard: Array<[string, unknown]> = [];
+    const stopA = await store.events.subscribe(store.eventKey(a), (e) => heard.push(['a', e]));
+    const stopB = await store.events.subscribe(store.eventKey(b), (e) => heard.push(['b', e]));
+    t.teardown(() => { stopA(); stopB(); });
+    const keys = await store.destroyBy({ sid: data.sid });
+    t.same(keys, [store.eventKey(a)], 'the ended session, by its event key');
+    if (store.kind === 'redis') t.not(keys[0], a, 'under Redis the key is the session\'s hash, never its id');
+    await store.events.publish(keys[0], { type: 'ended', reason: 'backchannel' });
+    t.same(heard, [['a', { type: 'ended', reason: 'backchannel' }]], 'delivered to the listener of that session, at once');
+    stopA();
+    await store.events.publish(store.eventKey(a), { type: 'ended', reason: 'logout' });
+    t.equal(heard.length, 1, 'a listener that stopped hears nothing more');
+  });
+
+  t.test('an event published by one client of the store reaches the listeners of another within 2 s', async (t) => {
+    const [here, there] = [await open(t), await open(t)];
+    const id = randomId();
+    const heard: unknown[] = [];
+    const stop = await there.events.subscribe(there.eventKey(id), (e) => heard.push(e));
+    t.teardown(stop);
+    const since = Date.now();
+    await here.events.publish(here.eventKey(id), { type: 'refreshed', accessTokenExpiresAt: 1234 });
+    while (!heard.length && Date.now() - since < 2_000) await sleep(10);
+    if (here.kind === 'memory') t.same(heard, [], 'two memory stores are two processes\' worth: nothing crosses');
+    else t.same(heard, [{ type: 'refreshed', accessTokenExpiresAt: 1234 }], `delivered in ${Date.now() - since} ms`);
   });
 }
