@@ -302,6 +302,8 @@ export function storeContract(t: Test, factory: StoreFactory, pass: Pass = sleep
 
   t.test('an event published by one client of the store reaches the listeners of another within 2 s', async (t) => {
     const [here, there] = [await open(t), await open(t)];
+    // both connected first (a Cluster client fails commands until it has its slot map: enableOfflineQueue is off)
+    await Promise.all([here.ping(), there.ping()]);
     const id = randomId();
     const heard: unknown[] = [];
     const stop = await there.events.subscribe(there.eventKey(id), (e) => heard.push(e));
