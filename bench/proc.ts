@@ -2,7 +2,8 @@
 // file): RSS, CPU time, the processes of a cluster, and how many calls each
 // process served.
 import { execFileSync } from 'node:child_process';
-import { openSync, readdirSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
+import { childrenOf } from '../test/fixtures/cluster.js';
+import { openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 
 export function rssKiB(pid: number): number {
   try { return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0); } catch { return 0; }
@@ -15,19 +16,6 @@ export function cpuUs(pid: number): number {
     const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(f[11]) + Number(f[12])) * TICK_US;
   } catch { return NaN; }
-}
-
-/** The pids whose parent is `pid` (a cluster primary's workers). */
-export function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(d));
-    } catch { /* gone meanwhile */ }
-  }
-  return out;
 }
 
 /** A server and its children: a single process, or a cluster's primary and workers. */
