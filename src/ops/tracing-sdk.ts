@@ -34,6 +34,9 @@ activeTracing.current = () => contexts.active().getValue(TRACING) as Tracing | u
 /** The gateway's own paths: a request span is named after them (others by their method, or the route's prefix). */
 const OWN_PATHS = new Set(['/auth/login', '/auth/callback', '/auth/me', '/auth/events', '/auth/logout', '/auth/jwks', '/auth/backchannel-logout', '/healthz', '/readyz', '/metrics']);
 
+/** The most the gateway's close waits for the last spans to go out. */
+export const FLUSH_ON_CLOSE_MS = 3_000;
+
 interface RequestSpan { span: Span; method: string }
 
 export function createTracing(settings: TracingSettings): Tracing {
@@ -112,7 +115,11 @@ export function createTracing(settings: TracingSettings): Tracing {
       return contexts.with(ROOT_CONTEXT.setValue(TRACING, tracing), fn);
     },
 
-    close: () => provider.shutdown(),
+    // a collector that does not answer must not hold the shutdown (CLOSE_DEADLINE_MS): what is not sent by then is dropped
+    close: () => new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, FLUSH_ON_CLOSE_MS);
+      provider.shutdown().catch(() => {}).finally(() => { clearTimeout(timer); resolve(); });
+    }),
   };
   return tracing;
 }

@@ -21,6 +21,9 @@
 // call', or 'api call refused' / 'frontend call refused' with its error code)
 // with its request id, status and times, and one observation of
 // bff_http_request_duration_seconds (and of bff_upstream_latency_seconds).
+// With tracing on (src/ops/tracing.ts), the request's span gets the route and
+// the upstream call a span of its own, whose `traceparent` goes upstream.
+// The call's state and its error answer: call-state.ts.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import { fastifyCookie } from '@fastify/cookie';

@@ -1,9 +1,11 @@
 import t from 'tap';
+import net, { type AddressInfo } from 'node:net';
 import { startStack, CSRF } from '../fixtures/gateway.js';
-import { Browser } from '../fixtures/browser.js';
+import { Browser, request } from '../fixtures/browser.js';
 import { secretsIn } from '../fixtures/logs.js';
 import { startReceiver, CLIENT, SERVER, type ReceivedSpan } from '../fixtures/otlp.js';
 import { createLoginStateCodec } from '../../src/login/state.js';
+import { FLUSH_ON_CLOSE_MS } from '../../src/ops/tracing-sdk.js';
 
 const INCOMING_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const INCOMING_PARENT = '00f067aa0ba902b7';
@@ -120,4 +122,18 @@ t.test('a failed upstream call is recorded by its error type, without a message'
   t.equal(failed?.status?.code, 2);
   t.notOk(failed?.status?.message, 'no error message is recorded');
   t.same(spans.flatMap((s) => s.events ?? []), [], 'no events (no exception message or stack)');
+});
+
+t.test('a collector that never answers does not hold the gateway\'s close', async (t) => {
+  // accepts connections and never answers (the exporter's own timeout is 10 s)
+  const silent = net.createServer(() => {});
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.teardown(() => { silent.close(); });
+  const stack = await startStack({ env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` } });
+  t.teardown(() => stack.close());
+  t.equal((await request({ url: `${stack.gw.url}/healthz` })).status, 200);
+  const started = performance.now();
+  await stack.gw.app.close();
+  const took = performance.now() - started;
+  t.ok(took < FLUSH_ON_CLOSE_MS + 2_000, `closed in ${Math.round(took)} ms`);
 });
