@@ -28,6 +28,8 @@ import { frontendPath } from './frontend/paths.js';
 import { createSessionWatch } from './session/watch.js';
 import { closeSocketsWithSession } from './proxy/socket-watch.js';
 import { DEFAULT_STREAM_LIMITS, type StreamLimits } from './http/event-stream.js';
+import { startTracing, type Tracing } from './ops/tracing.js';
+import { tracedStore } from './ops/traced-store.js';
 import metrics from '../plugins/metrics.js';
 import oidc from '../plugins/oidc.js';
 import session from '../plugins/session.js';
@@ -61,7 +63,7 @@ export interface AppDeps {
   streams?: Partial<StreamLimits>;
 }
 
-async function app(fastify: FastifyInstance, { config, store, clock, limits, dispatcher, timings = {}, streams }: { config: Config; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher; timings?: AppDeps['timings']; streams?: StreamLimits }) {
+async function app(fastify: FastifyInstance, { config, store, clock, limits, dispatcher, timings = {}, streams, tracing }: { config: Config; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher; timings?: AppDeps['timings']; streams?: StreamLimits; tracing?: Tracing }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, ours } = publicError(err);
@@ -87,13 +89,15 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
 
   // the gateway's parts (src/), then the Fastify adapters that serve them (plugins/)
   const counters = createMetrics(() => store.size?.());
-  const provider = startProvider(config, fastify.log, { clock, deadlineMs: timings.providerDeadlineMs });
+  const start = () => startProvider(config, fastify.log, { clock, deadlineMs: timings.providerDeadlineMs });
+  const provider = tracing ? tracing.within(start) : start(); // the discovery's spans
   const sessions = createSessions({ config, store, metrics: counters, clock });
   const tokens = createTokens({ config, sessions, provider, metrics: counters, clock, refreshTimings: timings });
   const proxy = createProxy({
     config, log: fastify.log, metrics: counters, tokens, limits,
     closing: () => fastify.draining.closing,
     closeIdleConnections: () => fastify.server.closeIdleConnections(),
+    tracing,
   });
   // what happens to a session reaches its event streams and WebSockets on every instance
   const watch = createSessionWatch({ store, clock, limits: { idleTimeout: config.idleTimeout, maxAge: config.maxAge }, log: fastify.log });
@@ -136,11 +140,13 @@ function isApiCall(url: string, config: Config): boolean {
 /** A Fastify instance with the gateway registered, not yet listening. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const calls: Dispatcher = {};
+  // OTEL_*: the SDK loads only when tracing is on (src/ops/tracing.ts)
+  const tracing = config.tracing ? await startTracing(config.tracing) : undefined;
   const prefixes = config.routes.map((r) => r.prefix);
   /** Whether the proxy serves `url`: under a route's prefix, or a path the frontend (FRONTEND_UPSTREAM) serves. */
   const proxied = (url: string) => underRoute(url, config.routes) || (config.frontendUpstream !== undefined && frontendPath(url, prefixes));
   const fastify: FastifyInstance = Fastify({
-    serverFactory: serverFactory(calls),
+    serverFactory: serverFactory(calls, tracing),
     logger: deps.logger ?? { ...(loggerOptions(config) as object), stream: logDestination() },
     trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: BODY_LIMIT,
@@ -161,10 +167,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     forceCloseConnections: 'idle',
   });
   const clock = deps.clock ?? systemClock;
-  const store = deps.store ?? await createStore(config, clock, fastify.log);
+  const given = deps.store ?? await createStore(config, clock, fastify.log);
+  const store = tracing ? tracedStore(given, tracing) : given;
   fastify.addHook('onClose', async () => store.close());
+  if (tracing) fastify.addHook('onClose', async () => tracing.close());
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const streams = { ...DEFAULT_STREAM_LIMITS, ...deps.streams };
-  await fastify.register(rootPlugin, { config, store, clock, limits, dispatcher: calls, timings: deps.timings, streams });
+  await fastify.register(rootPlugin, { config, store, clock, limits, dispatcher: calls, timings: deps.timings, streams, tracing });
   return fastify;
 }

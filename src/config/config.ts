@@ -15,6 +15,7 @@ import { cookieName, LOGIN_COOKIE, SESSION_COOKIE } from './cookies.js';
 import { redisTopology } from './redis.js';
 import type { RedisTopology } from '../session/redis-connection.js';
 import { parseWorkers } from './workers.js';
+import { tracingSettings, type TracingSettings } from './tracing.js';
 
 export { ConfigError };
 
@@ -67,6 +68,8 @@ export interface Config {
   contentSecurityPolicy?: string;
   /** WORKERS: processes serving the port (1: this process alone, no cluster). */
   workers: number;
+  /** OpenTelemetry traces (the OTEL_* variables); undefined: off, at no cost. */
+  tracing?: TracingSettings;
 }
 
 /** The variable each setting of the environment form's one route comes from. */
@@ -181,5 +184,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     frontendUpstream: e.FRONTEND_UPSTREAM,
     contentSecurityPolicy: e.CONTENT_SECURITY_POLICY,
     workers,
+    tracing: tracingSettings(e),
   };
 }

@@ -4,6 +4,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
 import { ConfigError } from './checks.js';
+import { TRACE_SAMPLERS } from './tracing-samplers.js';
 
 export const DEFAULT_SCOPES = 'openid profile email offline_access';
 
@@ -61,6 +62,14 @@ export const ConfigSchema = Type.Object({
   CONTENT_SECURITY_POLICY: Type.Optional(Str({ pattern: '^[\\x20-\\x7e]+$' })),
   // a number or `auto`: read by src/config/workers.ts
   WORKERS: Str({ default: '1' }),
+  // OpenTelemetry traces (src/config/tracing.ts): the standard names
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Str({ description: 'OTLP/HTTP base URL of the trace collector (/v1/traces is added); setting it turns tracing on' })),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Type.Optional(Str({ description: 'OTLP/HTTP URL for traces, used as given; turns tracing on' })),
+  OTEL_EXPORTER_OTLP_HEADERS: Type.Optional(Str({ description: 'headers sent with every export, name=value pairs separated by commas (a collector\'s API key: a secret)' })),
+  OTEL_TRACES_EXPORTER: Type.Optional(Type.Union(['otlp', 'none'].map((m) => Type.Literal(m)), { description: 'otlp turns tracing on (to http://localhost:4318 without an endpoint); none keeps it off' })),
+  OTEL_SERVICE_NAME: Str({ default: 'bff-gateway', description: 'the service.name of every span' }),
+  OTEL_TRACES_SAMPLER: Type.Union(TRACE_SAMPLERS.map((m) => Type.Literal(m)), { default: 'parentbased_always_on', description: 'which traces are recorded: a sampled incoming traceparent is followed by default' }),
+  OTEL_TRACES_SAMPLER_ARG: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'the ratio of the traceidratio samplers' })),
 });
 
 export type Env = Static<typeof ConfigSchema>;

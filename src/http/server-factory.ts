@@ -6,6 +6,7 @@
 // cost as much as the proxying itself (docs/performance.md).
 import { createServer, type IncomingMessage, type ServerOptions, type ServerResponse } from 'node:http';
 import type { Dispatcher } from './dispatcher.js';
+import type { Tracing } from '../ops/tracing.js';
 
 /** Our own routes take small bodies (back-channel logout has its own 64 KiB
  *  parser limit); proxied bodies stream to the upstream and are not limited here. */
@@ -27,13 +28,18 @@ export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 type Options = { http?: ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number };
 
-/** Fastify's serverFactory: the server as Fastify would make it (the same options and timeouts), the dispatcher first. */
-export function serverFactory(calls: Dispatcher) {
+/**
+ * Fastify's serverFactory: the server as Fastify would make it (the same
+ * options and timeouts), the dispatcher first; with tracing, every request
+ * within its span (chosen here once: off, the listener is the plain one).
+ */
+export function serverFactory(calls: Dispatcher, tracing?: Tracing) {
   return (handler: (req: IncomingMessage, res: ServerResponse) => void, opts: Options) => {
-    const server = createServer(opts.http ?? {}, (req, res) => {
+    const listener = (req: IncomingMessage, res: ServerResponse) => {
       if (calls.dispatch?.(req, res)) return;
       handler(req, res);
-    });
+    };
+    const server = createServer(opts.http ?? {}, tracing ? (req, res) => tracing.serve(req, res, () => listener(req, res)) : listener);
     server.keepAliveTimeout = opts.keepAliveTimeout!;
     server.requestTimeout = opts.requestTimeout!;
     server.setTimeout(opts.connectionTimeout!);

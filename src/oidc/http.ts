@@ -6,6 +6,8 @@
 //   every call also has a total deadline (PROVIDER_DEADLINE_MS, connection,
 //   headers and body included), after which it is aborted: ProviderDown.
 import { Agent, request } from 'undici';
+import { activeTracing } from '../ops/tracing.js';
+import { tracedProviderRequest } from './provider-span.js';
 
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 10_000;
 /** The most one provider call may take in all, however its answer trickles in. */
@@ -38,13 +40,21 @@ export interface ProviderResponse {
 
 const MAX_BODY = 1024 * 1024;
 
-export async function providerRequest(url: string, init: {
+export interface ProviderRequestInit {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   form?: Record<string, string | string[] | undefined>;
   /** The total deadline of this call (default PROVIDER_DEADLINE_MS). */
   deadlineMs?: number;
-} = {}): Promise<ProviderResponse> {
+}
+
+/** One call to the provider; with tracing on, in a span of its own (src/oidc/provider-span.ts). */
+export function providerRequest(url: string, init: ProviderRequestInit = {}): Promise<ProviderResponse> {
+  const tracing = activeTracing.current?.();
+  return tracing ? tracedProviderRequest(tracing, url, init, send) : send(url, init);
+}
+
+async function send(url: string, init: ProviderRequestInit): Promise<ProviderResponse> {
   const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
   let body: string | undefined;
   if (init.form) {

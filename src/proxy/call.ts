@@ -21,27 +21,30 @@
 // call', or 'api call refused' / 'frontend call refused' with its error code)
 // with its request id, status and times, and one observation of
 // bff_http_request_duration_seconds (and of bff_upstream_latency_seconds).
+// With tracing on (src/ops/tracing.ts), the request's span gets the route and
+// the upstream call a span of its own, whose `traceparent` goes upstream.
+// The call's state and its error answer: call-state.ts.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyBaseLogger, FastifyError } from 'fastify';
 import { fastifyCookie } from '@fastify/cookie';
 import { errors as undiciErrors } from 'undici';
 import type { Config } from '../config/config.js';
-import type { SessionData } from '../session/store.js';
 import type { SessionRequest } from '../session/sessions.js';
 import type { RouteToken, Tokens } from '../tokens/policies.js';
 import type { Metrics } from '../ops/metrics.js';
-import { BodyStalled, CsrfRejected, StepUpRequired, TooManyCalls, UpstreamTimeout, UpstreamUnreachable, errorBody, publicError, stepUpRequired } from '../http/errors.js';
+import { BodyStalled, CsrfRejected, StepUpRequired, TooManyCalls, UpstreamTimeout, UpstreamUnreachable, publicError, stepUpRequired } from '../http/errors.js';
 import { challengedStepUp, stepUpBody } from '../login/step-up.js';
 import { redactUrl, requestId } from '../http/logger.js';
 import { createAccessLog } from '../http/access-log.js';
-import { errorPage, wantsHtml } from '../http/pages.js';
 import { addressesOf, trustFunction } from '../http/client-address.js';
 import { upstreamRequestHeaders, browserResponseHeaders, privateCacheControl, upgradeHeaders, hasBody } from './headers.js';
 import { renderHeaders } from './templates.js';
-import { admit, PROXIED_METHODS, type GuardDeps } from './guard.js';
+import { admit, type GuardDeps } from './guard.js';
 import { routeLabel, type ProxyTarget } from './target.js';
 import { Exchange } from './exchange.js';
-import { InFlight, RETRY_AFTER_S, watchBody, type Limits } from './limits.js';
+import { InFlight, watchBody, type Limits } from './limits.js';
+import { Call, answerError } from './call-state.js';
+import type { Tracing } from '../ops/tracing.js';
 import { createSessionSockets } from './sockets.js';
 import { createUpstreamDpop, NonceWanted } from './dpop.js';
 
@@ -54,24 +57,8 @@ export interface ProxyDeps {
   /** Whether the gateway is closing (plugins/drain.ts): answers then carry Connection: close. */
   closing(): boolean;
   closeIdleConnections(): void;
-}
-
-/** The state of one call: what reading the session needs and leaves (plugins/session.ts). */
-class Call implements SessionRequest {
-  sessionId: string | undefined = undefined;
-  session: SessionData | undefined = undefined;
-  sessionExpiresAt = 0;
-  sessionLoaded = false;
-  readonly cookies: Record<string, string | undefined>;
-  #log: FastifyBaseLogger | undefined;
-  constructor(private readonly root: FastifyBaseLogger, readonly id: string, cookies: Record<string, string | undefined>) {
-    this.cookies = cookies;
-  }
-
-  /** A child logger with the request id, made only when something logs. */
-  get log(): FastifyBaseLogger {
-    return (this.#log ??= this.root.child({ reqId: this.id }));
-  }
+  /** Tracing (OTEL_*): the call's route on the request's span, and the upstream call's span. Undefined: off. */
+  tracing?: Tracing;
 }
 
 export function createProxy(deps: ProxyDeps) {
@@ -104,25 +91,6 @@ export function createProxy(deps: ProxyDeps) {
     if (target.route) return admit(req.method!, req.headers, req.url ?? '/', target.route, call, guard, upgrade);
     if (upgrade && req.headers.origin !== config.publicOrigin) throw new CsrfRejected();
     return NOTHING;
-  }
-
-  function answerError(call: Call, req: IncomingMessage, res: ServerResponse, target: ProxyTarget, err: FastifyError): void {
-    const { status, ours } = publicError(err);
-    if (!ours) call.log.error({ err }, 'request failed');
-    if (res.headersSent) {
-      res.destroy();
-      return;
-    }
-    const page = target.frontend && req.method === 'GET' && wantsHtml(req.headers.accept);
-    const body = page ? errorPage('Not available', 'The application could not be loaded. Please try again.', { retry: false }) : errorBody(err);
-    const headers: Record<string, string | number> = {
-      'content-type': page ? 'text/html; charset=utf-8' : 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body),
-    };
-    if (status === 405) headers.allow = ALLOW;
-    if (status === 429) headers['retry-after'] = RETRY_AFTER_S;
-    // a body the browser is still sending is not read to its end: the connection goes
-    if (deps.closing() || !req.complete) headers.connection = 'close';
-    res.writeHead(status, headers).end(body);
   }
 
   /**
@@ -161,6 +129,8 @@ export function createProxy(deps: ProxyDeps) {
       place?.leave(placeKey);
     });
 
+    const tracing = deps.tracing;
+    tracing?.annotate({ 'bff.route': prefix || '/', 'bff.policy': target.route?.token ?? 'frontend' });
     try {
       const given = await admitted(req, target, call);
       if (res.destroyed) return; // left while the session was read
@@ -184,10 +154,13 @@ export function createProxy(deps: ProxyDeps) {
         retry = !body;
       }
 
+      const span = tracing?.upstream(req.method!, upstream.origin, path, headers);
+      if (span) res.once('close', () => span.end());
       const sent = performance.now();
       const onStart = (status: number, upstreamHeaders: IncomingHttpHeaders) => {
         if (bound && dpop.asked(upstream.origin, status, upstreamHeaders) && retry) throw new NonceWanted();
         upstreamMs = performance.now() - sent;
+        span?.set({ 'http.response.status_code': status });
         // RFC 9470: the API wants a stronger login; the SPA gets the step-up answer (the upstream's body is dropped)
         const stepUp = status === 401 && target.route ? challengedStepUp(upstreamHeaders['www-authenticate'], target.route) : undefined;
         if (stepUp) throw stepUpRequired(stepUpBody(stepUp));
@@ -221,6 +194,7 @@ export function createProxy(deps: ProxyDeps) {
           return ex.send(upstream, { method: req.method as 'GET', path, headers });
         });
       } catch (e) {
+        span?.fail(e);
         if (e instanceof BodyStalled || e instanceof StepUpRequired) throw e;
         if (e instanceof undiciErrors.RequestAbortedError || res.destroyed) return; // nobody to answer: the browser left
         const timeout = e instanceof undiciErrors.HeadersTimeoutError || e instanceof UpstreamTimeout;
@@ -234,7 +208,7 @@ export function createProxy(deps: ProxyDeps) {
       }
     } catch (e) {
       code = (e as FastifyError).code;
-      answerError(call, req, res, target, e as FastifyError);
+      answerError(call, req, res, target, e as FastifyError, deps.closing());
     }
   }
 
@@ -273,4 +247,3 @@ export function createProxy(deps: ProxyDeps) {
 export type Proxy = ReturnType<typeof createProxy>;
 
 const NOTHING: Promise<RouteToken> = Promise.resolve({});
-const ALLOW = PROXIED_METHODS.join(', ');
