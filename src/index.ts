@@ -1,5 +1,5 @@
 // The package's entry: the gateway as a Fastify plugin for an existing
-// application (`import { bffGateway } from 'bff-gateway'`).
+// application. Exports: `bffGateway` (also the default), `ConfigError`, `serverFactory`.
 //
 //   await app.register(bffGateway, { env: { PUBLIC_URL: ..., OIDC_ISSUER: ..., ... } })
 //
