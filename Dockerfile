@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # bff-gateway: build with the dev dependencies (TypeScript), run with the
 # production dependencies only, as the unprivileged `node` user.
 #   docker build -t bff-gateway .      the gateway (the last stage, `runtime`)
@@ -26,7 +25,8 @@ USER node
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# npm leaves its cache and Node's compile cache (/tmp/node-compile-cache) behind: neither runs
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force && rm -rf /tmp/node-compile-cache
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/plugins ./dist/plugins
 USER node

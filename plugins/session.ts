@@ -31,7 +31,7 @@ async function sessionPlugin(fastify: FastifyInstance, { sessions }: { sessions:
   const { cookie } = sessions;
   fastify.decorate('startSession', async (request: FastifyRequest, reply: FastifyReply, data: SessionData) => {
     const id = await sessions.start(request, data);
-    reply.setCookie(cookie.name, id, cookie.options);
+    reply.setCookie(cookie.name, cookie.value(id), cookie.options);
   });
   fastify.decorate('endSession', async (request: FastifyRequest, reply: FastifyReply) => {
     if (sessions.hasCookie(request)) reply.clearCookie(cookie.name, cookie.clearOptions);

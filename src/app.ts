@@ -1,7 +1,7 @@
 // The root plugin: registers every concern in a visible order and owns the
 // error and 404 handlers. No logic of its own.
 import cluster from 'node:cluster';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import fp from 'fastify-plugin';
 import type { Config } from './config/config.js';
@@ -63,8 +63,22 @@ export interface AppDeps {
   streams?: Partial<StreamLimits>;
 }
 
-async function app(fastify: FastifyInstance, { config, store, clock, limits, dispatcher, timings = {}, streams, tracing }: { config: Config; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher; timings?: AppDeps['timings']; streams?: StreamLimits; tracing?: Tracing }) {
-  // first: the plugins below inherit these handlers when they register
+export interface GatewayOptions {
+  config: Config; store: SessionStore; clock: Clock; limits: Limits;
+  dispatcher?: Dispatcher; timings?: AppDeps['timings']; streams?: StreamLimits;
+  /** The logger of the gateway's own lines (default: the instance's). */
+  log?: FastifyBaseLogger;
+  /** OTEL_* tracing, when on (src/ops/tracing.ts). */
+  tracing?: Tracing;
+}
+
+/**
+ * The gateway in the instance it is registered into: its error handler, its
+ * parts and their routes. The 404 handler is the application's (buildApp sets
+ * the gateway's; a host application keeps its own).
+ */
+export async function gateway(fastify: FastifyInstance, { config, store, clock, limits, dispatcher, timings = {}, streams, log = fastify.log, tracing }: GatewayOptions) {
+  // first: the plugins below inherit this handler when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, ours } = publicError(err);
     // our own 5xx (provider or store unavailable) are expected states: one warn line without a stack
@@ -78,38 +92,31 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
     return reply.type('application/json; charset=utf-8').send(errorBody(err));
   });
 
-  fastify.setNotFoundHandler((request, reply) => {
-    const { status, error } = publicError({ statusCode: 404 });
-    reply.code(status);
-    if (request.method === 'GET' && wantsHtml(request.headers.accept)) {
-      return reply.type('text/html; charset=utf-8').send(errorPage('Not found', 'There is nothing at this address.', { retry: false }));
-    }
-    return reply.send({ error });
-  });
-
   // the gateway's parts (src/), then the Fastify adapters that serve them (plugins/)
   const counters = createMetrics(() => store.size?.());
-  const start = () => startProvider(config, fastify.log, { clock, deadlineMs: timings.providerDeadlineMs });
+  const start = () => startProvider(config, log, { clock, deadlineMs: timings.providerDeadlineMs });
   const provider = tracing ? tracing.within(start) : start(); // the discovery's spans
   const sessions = createSessions({ config, store, metrics: counters, clock });
   const tokens = createTokens({ config, sessions, provider, metrics: counters, clock, refreshTimings: timings });
   const proxy = createProxy({
-    config, log: fastify.log, metrics: counters, tokens, limits,
+    config, log, metrics: counters, tokens, limits,
     closing: () => fastify.draining.closing,
     closeIdleConnections: () => fastify.server.closeIdleConnections(),
     tracing,
   });
   // what happens to a session reaches its event streams and WebSockets on every instance
-  const watch = createSessionWatch({ store, clock, limits: { idleTimeout: config.idleTimeout, maxAge: config.maxAge }, log: fastify.log });
+  const watch = createSessionWatch({ store, clock, limits: { idleTimeout: config.idleTimeout, maxAge: config.maxAge }, log });
   sessions.onEvent((id, event) => {
     if (event.type === 'ended') proxy.sockets.close(id);
-    watch.announce(id, event).catch((e: Error) => fastify.log.warn({ reason: e.message }, 'session event not published'));
+    watch.announce(id, event).catch((e: Error) => log.warn({ reason: e.message }, 'session event not published'));
   });
-  closeSocketsWithSession(proxy.sockets, watch, fastify.log);
+  closeSocketsWithSession(proxy.sockets, watch, log);
   fastify.addHook('onClose', async () => watch.close());
 
   await fastify.register(drain);
-  await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
+  // a host application that parses cookies already (@fastify/cookie at its root, src/index.ts) lends its parser
+  if (!fastify.hasDecorator('parseCookie')) await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
+  else fastify.addHook('onRequest', (request, _reply, done) => { request.cookies ??= fastify.parseCookie(request.headers.cookie ?? ''); done(); });
   await fastify.register(metrics, { config, metrics: counters, clusterWorker: cluster.isWorker });
   await fastify.register(oidc, { provider });
   await fastify.register(session, { sessions });
@@ -130,8 +137,18 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
 }
 
 /** The root plugin, unencapsulated so that its decorators (provider, sessions, metrics) are the instance's. */
-const rootPlugin = fp(app, { name: 'bff-gateway' });
+const rootPlugin = fp(gateway, { name: 'bff-gateway' });
 export default rootPlugin;
+
+/** The gateway's 404: a short page for a navigation, JSON otherwise. */
+export function notFound(request: FastifyRequest, reply: FastifyReply) {
+  const { status, error } = publicError({ statusCode: 404 });
+  reply.code(status);
+  if (request.method === 'GET' && wantsHtml(request.headers.accept)) {
+    return reply.type('text/html; charset=utf-8').send(errorPage('Not found', 'There is nothing at this address.', { retry: false }));
+  }
+  return reply.send({ error });
+}
 
 function isApiCall(url: string, config: Config): boolean {
   return url.startsWith('/auth/me') || url.startsWith('/auth/events') || url.startsWith('/auth/logout') || underRoute(url, config.routes);
@@ -173,6 +190,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   if (tracing) fastify.addHook('onClose', async () => tracing.close());
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const streams = { ...DEFAULT_STREAM_LIMITS, ...deps.streams };
+  fastify.setNotFoundHandler(notFound);
   await fastify.register(rootPlugin, { config, store, clock, limits, dispatcher: calls, timings: deps.timings, streams, tracing });
   return fastify;
 }

@@ -56,18 +56,19 @@ export const LOG_FLUSH_MS = 200;
  * when the process exits (also after a fatal error); a SIGKILL can lose the
  * last lines.
  */
-export function logDestination() {
+export function logDestination(): ReturnType<typeof pino.destination> {
   return pino.destination({ dest: 1, sync: false, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_MS });
+}
+
+/** What a request's log lines say of it: method, the URL with its secret parameters redacted, the client address. */
+export function requestSerializer(req: { method: string; url: string; ip?: string }) {
+  return { method: req.method, url: redactUrl(req.url), remoteAddress: req.ip };
 }
 
 export function loggerOptions(config: Pick<Config, 'logLevel'>): FastifyServerOptions['logger'] {
   return {
     level: config.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    serializers: {
-      req(req: { method: string; url: string; ip?: string; id?: string }) {
-        return { method: req.method, url: redactUrl(req.url), remoteAddress: req.ip };
-      },
-    },
+    serializers: { req: requestSerializer },
   };
 }

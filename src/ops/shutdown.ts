@@ -18,7 +18,7 @@ export const CLOSE_DEADLINE_MS = 10_000;
 
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
-export function closeOnSignals(fastify: FastifyInstance, deadlineMs = CLOSE_DEADLINE_MS, { worker = false } = {}) {
+export function closeOnSignals(fastify: FastifyInstance, deadlineMs = CLOSE_DEADLINE_MS, { worker = false } = {}): ReturnType<typeof closeWithGrace> {
   let started = false;
   let stoppedBy: string | undefined;
   const handle = closeWithGrace({

@@ -62,10 +62,12 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
   const signer = new Signer(config.sessionSecrets);
   const limits = { idleTimeout: config.idleTimeout, maxAge: config.maxAge };
   const touchInterval = Math.min(60, config.idleTimeout / 10);
-  /** The cookie's attributes (the value is the signed session id). */
+  /** The cookie's attributes and value: the session id signed here with SESSION_SECRET, never by a cookie
+   *  plugin's own secret (a host application's @fastify/cookie may be the one that writes it, src/index.ts). */
   const cookie = {
     name: config.cookieName,
-    options: { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies, signed: true, maxAge: config.maxAge },
+    value: (id: string) => signer.sign(id),
+    options: { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies, maxAge: config.maxAge },
     clearOptions: { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies },
   };
 
