@@ -6,6 +6,7 @@ import cookie from '@fastify/cookie';
 import fp from 'fastify-plugin';
 import type { Config } from './config/config.js';
 import { underRoute } from './config/routes.js';
+import { liveConfig, type LiveConfig } from './config/live.js';
 import type { SessionStore } from './session/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { createStore } from './session/factory.js';
@@ -42,6 +43,7 @@ import backchannelLogout from '../plugins/backchannel-logout.js';
 import apiProxy from '../plugins/api-proxy.js';
 import authRateLimit from '../plugins/rate-limit.js';
 import drain from '../plugins/drain.js';
+import reload from '../plugins/reload.js';
 import staticSite from '../plugins/static-site.js';
 import frontendProxy from '../plugins/frontend-proxy.js';
 
@@ -61,7 +63,7 @@ export interface AppDeps {
   streams?: Partial<StreamLimits>;
 }
 
-async function app(fastify: FastifyInstance, { config, store, clock, limits, dispatcher, timings = {}, streams }: { config: Config; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher; timings?: AppDeps['timings']; streams?: StreamLimits }) {
+async function app(fastify: FastifyInstance, { config, live, store, clock, limits, dispatcher, timings = {}, streams }: { config: Config; live: LiveConfig; store: SessionStore; clock: Clock; limits: Limits; dispatcher?: Dispatcher; timings?: AppDeps['timings']; streams?: StreamLimits }) {
   // first: the plugins below inherit these handlers when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, ours } = publicError(err);
@@ -107,6 +109,7 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
   await fastify.register(drain);
   await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
   await fastify.register(metrics, { config, metrics: counters, clusterWorker: cluster.isWorker });
+  await fastify.register(reload, { config, live, metrics: counters });
   await fastify.register(oidc, { provider });
   await fastify.register(session, { sessions });
   await fastify.register(csrf, { config });
@@ -119,10 +122,10 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
   await fastify.register(events, { config, watch, limits: streams });
   await fastify.register(logout, { config });
   await fastify.register(backchannelLogout, { config, clock, watch });
-  await fastify.register(apiProxy, { config, proxy, dispatcher });
+  await fastify.register(apiProxy, { config, live, proxy, dispatcher });
   // the SPA's front door (one of the two, or neither: unknown paths stay 404)
-  if (config.staticDir) await fastify.register(staticSite, { config });
-  if (config.frontendUpstream) await fastify.register(frontendProxy, { config, proxy });
+  if (config.staticDir) await fastify.register(staticSite, { config, live });
+  if (config.frontendUpstream) await fastify.register(frontendProxy, { config, live, proxy });
 }
 
 /** The root plugin, unencapsulated so that its decorators (provider, sessions, metrics) are the instance's. */
@@ -136,9 +139,10 @@ function isApiCall(url: string, config: Config): boolean {
 /** A Fastify instance with the gateway registered, not yet listening. */
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const calls: Dispatcher = {};
-  const prefixes = config.routes.map((r) => r.prefix);
+  // the routes a reload replaces (src/ops/reload.ts): read per request from `config` and `live`
+  const live = liveConfig(config);
   /** Whether the proxy serves `url`: under a route's prefix, or a path the frontend (FRONTEND_UPSTREAM) serves. */
-  const proxied = (url: string) => underRoute(url, config.routes) || (config.frontendUpstream !== undefined && frontendPath(url, prefixes));
+  const proxied = (url: string) => underRoute(url, config.routes) || (config.frontendUpstream !== undefined && frontendPath(url, live.prefixes));
   const fastify: FastifyInstance = Fastify({
     serverFactory: serverFactory(calls),
     logger: deps.logger ?? { ...(loggerOptions(config) as object), stream: logDestination() },
@@ -165,6 +169,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   fastify.addHook('onClose', async () => store.close());
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const streams = { ...DEFAULT_STREAM_LIMITS, ...deps.streams };
-  await fastify.register(rootPlugin, { config, store, clock, limits, dispatcher: calls, timings: deps.timings, streams });
+  await fastify.register(rootPlugin, { config, live, store, clock, limits, dispatcher: calls, timings: deps.timings, streams });
   return fastify;
 }
