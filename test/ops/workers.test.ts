@@ -3,7 +3,7 @@
 // provider and upstream. Which worker answered is read from the outside: the
 // workers are the primary's child processes (/proc), and each access line
 // carries the pid of the process that wrote it.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { createServer } from 'node:net';
 import { Browser, login, request } from '../fixtures/browser.js';
 import { freePort, waitFor } from '../fixtures/net.js';
