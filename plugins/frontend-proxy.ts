@@ -18,22 +18,22 @@ import type { Config } from '../src/config/config.js';
 import type { Proxy } from '../src/proxy/call.js';
 import { frontendTarget } from '../src/proxy/target.js';
 import { frontendPath } from '../src/frontend/paths.js';
-import { upgradingProxy } from './api-proxy.js';
+import type { LiveConfig } from '../src/config/live.js';
+import { proxiedBy, upgradingProxy } from './api-proxy.js';
 
-export default async function frontendProxy(fastify: FastifyInstance, { config, proxy }: { config: Config; proxy: Proxy }) {
+export default async function frontendProxy(fastify: FastifyInstance, { config, live, proxy }: { config: Config; live: LiveConfig; proxy: Proxy }) {
   const target = frontendTarget(config.frontendUpstream!, config.upstreamTimeoutMs);
   fastify.addHook('onClose', async () => target.upstream.close());
-  const prefixes = config.routes.map((r) => r.prefix);
-  const options = upgradingProxy(proxy, target, '/', `${target.upstream.basePath}/`);
+  const options = upgradingProxy(proxy, () => target, target.upstream.origin, '/', `${target.upstream.basePath}/`, proxiedBy(proxy, target));
 
   await fastify.register(httpProxy, {
     ...options,
     async preHandler(request: FastifyRequest, reply: FastifyReply) {
-      if (!frontendPath(request.url, prefixes)) {
+      if (!frontendPath(request.url, live.prefixes)) {
         reply.callNotFound();
         return reply;
       }
-      return options.preHandler(request);
+      return options.preHandler(request, reply);
     },
   });
 }

@@ -19,14 +19,14 @@ import { join, sep } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import type { Config } from '../src/config/config.js';
+import type { LiveConfig } from '../src/config/live.js';
 import { DEFAULT_CSP, fileHeaders } from '../src/frontend/headers.js';
 import { decodedPath, isCanonical, isGatewayPath, wantsHistoryFallback } from '../src/frontend/paths.js';
 
 export const INDEX_FILE = 'index.html';
 
-export default async function staticSite(fastify: FastifyInstance, { config }: { config: Config }) {
+export default async function staticSite(fastify: FastifyInstance, { config, live }: { config: Config; live: LiveConfig }) {
   const root = config.staticDir!;
-  const prefixes = config.routes.map((r) => r.prefix);
   const csp = config.contentSecurityPolicy ?? DEFAULT_CSP;
 
   await fastify.register(fastifyStatic, {
@@ -35,7 +35,7 @@ export default async function staticSite(fastify: FastifyInstance, { config }: {
     index: [INDEX_FILE],
     dotfiles: 'ignore',
     acceptRanges: true,
-    allowedPath: (pathName) => !isGatewayPath(pathName, prefixes),
+    allowedPath: (pathName) => !isGatewayPath(pathName, live.prefixes),
     setHeaders(reply, filePath) {
       (reply as unknown as FastifyReply).headers(fileHeaders(filePath, csp));
     },
@@ -61,7 +61,7 @@ export default async function staticSite(fastify: FastifyInstance, { config }: {
 
   async function serve(request: FastifyRequest, reply: FastifyReply) {
     const path = decodedPath(request.url);
-    if (path === undefined || !isCanonical(path) || isGatewayPath(path, prefixes)) return reply.callNotFound();
+    if (path === undefined || !isCanonical(path) || isGatewayPath(path, live.prefixes)) return reply.callNotFound();
     if (!(await staysInside(path))) return reply.callNotFound();
     if (wantsHistoryFallback(request.method, path, request.headers.accept) && !(await exists(path))) {
       reply.header('vary', 'Accept');

@@ -6,6 +6,7 @@ import cookie from '@fastify/cookie';
 import fp from 'fastify-plugin';
 import type { Config } from './config/config.js';
 import { underRoute } from './config/routes.js';
+import { liveConfig, type LiveConfig } from './config/live.js';
 import type { SessionStore } from './session/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { createStore } from './session/factory.js';
@@ -44,6 +45,7 @@ import backchannelLogout from '../plugins/backchannel-logout.js';
 import apiProxy from '../plugins/api-proxy.js';
 import authRateLimit from '../plugins/rate-limit.js';
 import drain from '../plugins/drain.js';
+import reload from '../plugins/reload.js';
 import staticSite from '../plugins/static-site.js';
 import frontendProxy from '../plugins/frontend-proxy.js';
 
@@ -65,6 +67,8 @@ export interface AppDeps {
 
 export interface GatewayOptions {
   config: Config; store: SessionStore; clock: Clock; limits: Limits;
+  /** The routes a reload replaces (default: the configuration's, made here). */
+  live?: LiveConfig;
   dispatcher?: Dispatcher; timings?: AppDeps['timings']; streams?: StreamLimits;
   /** The logger of the gateway's own lines (default: the instance's). */
   log?: FastifyBaseLogger;
@@ -77,7 +81,7 @@ export interface GatewayOptions {
  * parts and their routes. The 404 handler is the application's (buildApp sets
  * the gateway's; a host application keeps its own).
  */
-export async function gateway(fastify: FastifyInstance, { config, store, clock, limits, dispatcher, timings = {}, streams, log = fastify.log, tracing }: GatewayOptions) {
+export async function gateway(fastify: FastifyInstance, { config, live = liveConfig(config), store, clock, limits, dispatcher, timings = {}, streams, log = fastify.log, tracing }: GatewayOptions) {
   // first: the plugins below inherit this handler when they register
   fastify.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, ours } = publicError(err);
@@ -118,6 +122,7 @@ export async function gateway(fastify: FastifyInstance, { config, store, clock, 
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
   else fastify.addHook('onRequest', (request, _reply, done) => { request.cookies ??= fastify.parseCookie(request.headers.cookie ?? ''); done(); });
   await fastify.register(metrics, { config, metrics: counters, clusterWorker: cluster.isWorker });
+  await fastify.register(reload, { config, live, metrics: counters });
   await fastify.register(oidc, { provider });
   await fastify.register(session, { sessions });
   await fastify.register(csrf, { config });
@@ -130,10 +135,10 @@ export async function gateway(fastify: FastifyInstance, { config, store, clock, 
   await fastify.register(events, { config, watch, limits: streams });
   await fastify.register(logout, { config });
   await fastify.register(backchannelLogout, { config, clock, watch });
-  await fastify.register(apiProxy, { config, proxy, dispatcher });
+  await fastify.register(apiProxy, { config, live, proxy, dispatcher });
   // the SPA's front door (one of the two, or neither: unknown paths stay 404)
-  if (config.staticDir) await fastify.register(staticSite, { config });
-  if (config.frontendUpstream) await fastify.register(frontendProxy, { config, proxy });
+  if (config.staticDir) await fastify.register(staticSite, { config, live });
+  if (config.frontendUpstream) await fastify.register(frontendProxy, { config, live, proxy });
 }
 
 /** The root plugin, unencapsulated so that its decorators (provider, sessions, metrics) are the instance's. */
@@ -159,9 +164,10 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const calls: Dispatcher = {};
   // OTEL_*: the SDK loads only when tracing is on (src/ops/tracing.ts)
   const tracing = config.tracing ? await startTracing(config.tracing) : undefined;
-  const prefixes = config.routes.map((r) => r.prefix);
+  // the routes a reload replaces (src/ops/reload.ts): read per request from `config` and `live`
+  const live = liveConfig(config);
   /** Whether the proxy serves `url`: under a route's prefix, or a path the frontend (FRONTEND_UPSTREAM) serves. */
-  const proxied = (url: string) => underRoute(url, config.routes) || (config.frontendUpstream !== undefined && frontendPath(url, prefixes));
+  const proxied = (url: string) => underRoute(url, config.routes) || (config.frontendUpstream !== undefined && frontendPath(url, live.prefixes));
   const fastify: FastifyInstance = Fastify({
     serverFactory: serverFactory(calls, tracing),
     logger: deps.logger ?? { ...(loggerOptions(config) as object), stream: logDestination() },
@@ -191,6 +197,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const limits = { ...DEFAULT_LIMITS, ...deps.limits };
   const streams = { ...DEFAULT_STREAM_LIMITS, ...deps.streams };
   fastify.setNotFoundHandler(notFound);
-  await fastify.register(rootPlugin, { config, store, clock, limits, dispatcher: calls, timings: deps.timings, streams, tracing });
+  await fastify.register(rootPlugin, { config, live, store, clock, limits, dispatcher: calls, timings: deps.timings, streams, tracing });
   return fastify;
 }

@@ -8,8 +8,14 @@
 // nothing) and forks the workers (src/ops/workers.ts), each of which runs
 // this file again as a gateway. The modules are imported after the choice:
 // the primary never loads Fastify.
+//
+// SIGHUP re-reads BFF_CONFIG (src/ops/reload.ts): taken from the first line,
+// so that it never ends the process; the primary passes it to the workers.
 import cluster from 'node:cluster';
 import { loadConfig, ConfigError, type Config } from './config/config.js';
+import { holdHangups } from './ops/reload.js';
+
+const hangups = holdHangups();
 
 let config: Config;
 try {
@@ -24,7 +30,8 @@ if (config.workers > 1 && cluster.isPrimary) {
   // synchronous: the primary writes a few lines, and the last ones come right before process.exit
   const log = pino(loggerOptions(config) as object, pino.destination({ dest: 1, sync: true }));
   try {
-    await runPrimary(config, log);
+    const primary = await runPrimary(config, log);
+    hangups.serve(primary.reload);
   } catch (e) {
     log.fatal({ err: e }, 'cannot start the workers');
     process.exit(1);
@@ -44,4 +51,5 @@ if (config.workers > 1 && cluster.isPrimary) {
     fastify.log.fatal({ err: e }, 'cannot listen');
     process.exit(1);
   }
+  hangups.serve(() => fastify.reloadConfig());
 }

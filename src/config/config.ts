@@ -9,7 +9,8 @@ import { CONFIG_VARIABLES, validateEnv, type Env } from './schema.js';
 import { ConfigError, checkStaticDir, httpUrl } from './checks.js';
 import { clientSecret, providerForm, type ProviderEndpoints } from './provider.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
-import { parseRoutes, readRoutesFile, RoutesError, type Route } from './routes.js';
+import { parseRoutes, RoutesError, type Route } from './routes.js';
+import { readFileConfig } from './file.js';
 import { loadAssurance, type Assurance } from './assurance.js';
 import { cookieName, LOGIN_COOKIE, SESSION_COOKIE } from './cookies.js';
 import { redisTopology } from './redis.js';
@@ -44,7 +45,11 @@ export interface Config {
   apiUpstream: string;
   /** The first route's prefix (API_PREFIX without BFF_CONFIG). */
   apiPrefix: string;
-  /** Every proxied route: BFF_CONFIG's, or the one of API_PREFIX and API_UPSTREAM. */
+  /**
+   * Every proxied route: BFF_CONFIG's, or the one of API_PREFIX and
+   * API_UPSTREAM. A reload replaces it (src/config/live.ts): read it when
+   * it is needed, never keep a copy.
+   */
   routes: Route[];
   sessionSecrets: string[];
   sessionStore: 'memory' | 'redis';
@@ -83,12 +88,7 @@ function loadRoutes(e: Env, given: Record<string, string>): Route[] {
   if (e.BFF_CONFIG) {
     const both = ['API_UPSTREAM', 'API_PREFIX'].find((k) => given[k] !== undefined);
     if (both) throw new ConfigError('BFF_CONFIG', `replaces API_UPSTREAM and API_PREFIX: set either BFF_CONFIG or ${both}, not both`);
-    try {
-      return readRoutesFile(e.BFF_CONFIG);
-    } catch (err) {
-      if (err instanceof RoutesError) throw new ConfigError('BFF_CONFIG', err.message);
-      throw err;
-    }
+    return readFileConfig(e.BFF_CONFIG).routes;
   }
   if (!e.API_UPSTREAM) throw new ConfigError('API_UPSTREAM', 'is required (or BFF_CONFIG)');
   try {

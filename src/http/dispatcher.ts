@@ -1,12 +1,11 @@
 // Which requests the proxy serves below Fastify: every request under a
-// route's prefix, the most specific prefix first (as Fastify's router
-// matches: `/api/admin` before `/api`), while the gateway is not closing; the
-// engine's guard refuses what it does not proxy (a method, a path) with a log
-// line like every refusal. Everything else goes to Fastify: every other path,
-// a WebSocket upgrade (Node hands those to its 'upgrade' listeners), and every
-// request once closing has begun (Fastify answers 503).
+// route's prefix (the route table's most specific match,
+// src/proxy/route-table.ts, which a reload replaces), while the gateway is
+// not closing; the engine's guard refuses what it does not proxy (a method, a
+// path) with a log line like every refusal. Everything else goes to Fastify:
+// every other path, a WebSocket upgrade (Node hands those to its 'upgrade'
+// listeners), and every request once closing has begun (Fastify answers 503).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { underPrefix, type Route } from '../config/routes.js';
 
 /** Where the server's request listener (src/http/server-factory.ts) finds the calls it serves without Fastify. */
 export interface Dispatcher {
@@ -14,22 +13,17 @@ export interface Dispatcher {
   dispatch?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
-export function routeDispatch<T>({ routes, targetOf, handle, closing }: {
-  routes: readonly Route[];
-  targetOf(route: Route): T;
-  handle(req: IncomingMessage, res: ServerResponse, target: T): Promise<void>;
+export function routeDispatch<T>({ find, handle, closing }: {
+  /** What serves `url`, looked up per request (the table of now). */
+  find(url: string): T | undefined;
+  handle(req: IncomingMessage, res: ServerResponse, found: T): void;
   closing(): boolean;
 }): NonNullable<Dispatcher['dispatch']> {
-  const byPrefix = routes.map((route) => ({ prefix: route.prefix, target: targetOf(route) }))
-    .sort((a, b) => b.prefix.length - a.prefix.length);
   return (req, res) => {
     if (closing()) return false;
-    const url = req.url!;
-    for (const { prefix, target } of byPrefix) {
-      if (!underPrefix(url, prefix)) continue;
-      void handle(req, res, target);
-      return true;
-    }
-    return false;
+    const found = find(req.url!);
+    if (found === undefined) return false;
+    handle(req, res, found);
+    return true;
   };
 }

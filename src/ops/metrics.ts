@@ -44,6 +44,7 @@ export function createMetrics(sessionCount: () => number | undefined) {
     backchannelLogouts: counter('bff_backchannel_logouts_total', 'Back-channel logout requests by outcome', ['outcome']),
     upstreamErrors: counter('bff_upstream_errors_total', 'Proxied calls that got no upstream answer', ['kind']),
     storeErrors: counter('bff_session_store_errors_total', 'Session store operations that failed'),
+    configReloads: reloadCounter(registry),
     activeSessions: new Gauge({
       name: 'bff_active_sessions', help: 'Live sessions in the memory store', registers: [registry],
       collect() { const n = sessionCount(); if (n !== undefined) this.set(n); },
@@ -52,3 +53,16 @@ export function createMetrics(sessionCount: () => number | undefined) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * bff_config_reloads_total{result}: both results present from the start. With
+ * WORKERS > 1 every worker reloads on one SIGHUP: the sum over the workers is
+ * their largest count (a SIGHUP counts once, not once per worker).
+ */
+function reloadCounter(registry: Registry) {
+  const c = new Counter({
+    name: 'bff_config_reloads_total', help: 'Reloads of BFF_CONFIG (SIGHUP) by result (success, failure)', labelNames: ['result'], aggregator: 'max', registers: [registry],
+  });
+  for (const result of ['success', 'failure']) c.inc({ result }, 0);
+  return c;
+}

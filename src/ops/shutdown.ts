@@ -22,7 +22,8 @@ export function closeOnSignals(fastify: FastifyInstance, deadlineMs = CLOSE_DEAD
   let started = false;
   let stoppedBy: string | undefined;
   const handle = closeWithGrace({
-    delay: deadlineMs, logger: { error: (m: unknown) => fastify.log.error(String(m)) }, skip: worker ? [...STOP_SIGNALS] : [],
+    // SIGHUP (which close-with-grace would take as a stop) reloads BFF_CONFIG (src/ops/reload.ts)
+    delay: deadlineMs, logger: { error: (m: unknown) => fastify.log.error(String(m)) }, skip: worker ? [...STOP_SIGNALS, 'SIGHUP'] : ['SIGHUP'],
   }, async ({ signal, err }) => {
     started = true;
     if (err) fastify.log.error({ err }, 'closing after an error');

@@ -14,6 +14,8 @@
 //   exits once the last worker has, 0 when every worker closed cleanly. Past
 //   the workers' own deadline (plus a margin) the rest are killed and the
 //   exit is 1; a second signal does that at once.
+// - SIGHUP: passed on to every worker, each of which reads BFF_CONFIG again
+//   (src/ops/reload.ts); a worker forked later reads it at its start.
 // - METRICS_PORT is served here, once, with the sum over all workers
 //   (src/ops/cluster-metrics.ts).
 import cluster, { type Worker } from 'node:cluster';
@@ -28,7 +30,8 @@ export const RESTART_WINDOW_MS = 60_000;
 /** What the primary adds to the workers' own deadline before it kills them. */
 const KILL_MARGIN_MS = 2_000;
 
-export async function runPrimary(config: Config, log: Logger): Promise<void> {
+/** Forks the workers; `reload()` passes a SIGHUP on to each of them. */
+export async function runPrimary(config: Config, log: Logger): Promise<{ reload(): void }> {
   const metrics = primaryMetrics();
   const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(config, metrics.collect);
 
@@ -101,6 +104,13 @@ export async function runPrimary(config: Config, log: Logger): Promise<void> {
 
   log.info({ workers: config.workers, scheduling: cluster.schedulingPolicy === cluster.SCHED_RR ? 'round-robin' : 'operating system' }, 'starting workers');
   for (let i = 0; i < config.workers; i++) fork();
+  return {
+    reload() {
+      if (stopping) return;
+      log.info({ workers: live.size }, 'SIGHUP: the workers read BFF_CONFIG again');
+      for (const w of live) w.process.kill('SIGHUP');
+    },
+  };
 }
 
 /** METRICS_PORT: GET /metrics answers with the workers' sum; everything else 404. */

@@ -19,11 +19,12 @@ export interface ProxyTarget {
   frontend: boolean;
 }
 
-export function routeTarget(route: Route, headersTimeoutMs: number): ProxyTarget {
+/** A route's target; `upstream`: a pool to keep (a reload that left the route's upstream as it was). */
+export function routeTarget(route: Route, headersTimeoutMs: number, upstream?: Upstream): ProxyTarget {
   const drop = [...route.dropHeaders, ...Object.keys(route.setHeaders)];
   return {
     prefix: route.prefix,
-    upstream: createUpstream(route.upstream, { headersTimeoutMs }),
+    upstream: upstream ?? createUpstream(route.upstream, { headersTimeoutMs }),
     route,
     drop: drop.length ? drop : undefined,
     set: Object.keys(route.setHeaders).length ? route.setHeaders : undefined,

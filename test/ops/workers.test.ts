@@ -3,46 +3,13 @@
 // provider and upstream. Which worker answered is read from the outside: the
 // workers are the primary's child processes (/proc), and each access line
 // carries the pid of the process that wrote it.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { createServer } from 'node:net';
-import { startIdp, type Idp } from '../fixtures/idp.js';
-import { startUpstream, type Upstream } from '../fixtures/upstream.js';
-import { startRedis, type PrivateRedis } from '../fixtures/redis.js';
 import { Browser, login, request } from '../fixtures/browser.js';
 import { freePort, waitFor } from '../fixtures/net.js';
-import { testEnv, CSRF } from '../fixtures/gateway.js';
+import { CSRF } from '../fixtures/gateway.js';
 import { CLOSE_DEADLINE_MS } from '../../src/ops/shutdown.js';
-import { alive, listening, spawnServer, within, type Server } from '../fixtures/cluster.js';
-
-interface Stack { url: string; port: number; idp: Idp; upstream: Upstream; redis: PrivateRedis; server: Server }
-
-/** Redis, provider, upstream and the gateway with WORKERS=2, both workers listening and ready. */
-async function startCluster(t: Test, extra: Record<string, string> = {}): Promise<Stack> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const idp = await startIdp({ publicUrls: [url], autoConsent: true });
-  t.teardown(() => idp.close());
-  const upstream = await startUpstream();
-  t.teardown(() => upstream.close());
-  const server = spawnServer(t, {
-    ...testEnv({ PUBLIC_URL: url, OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret, API_UPSTREAM: upstream.url }),
-    PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', SESSION_STORE: 'redis', REDIS_URL: redis.url, WORKERS: '2', ...extra,
-  });
-  try {
-    // the primary's two current children, each having logged that it listens (a worker replaced at start counts once)
-    await waitFor(() => { const w = server.workers(); return w.length === 2 && w.every((p) => listening(server).has(p)); }, { what: 'two workers to listen', timeoutMs: 60_000 });
-  } catch (e) {
-    throw new Error(`${(e as Error).message}; stderr: ${server.stderr().slice(-500)}; last lines: ${JSON.stringify(server.lines.slice(-12))}`);
-  }
-  // each request is a new connection: round-robin sends consecutive ones to each worker in turn
-  await waitFor(async () => {
-    for (let i = 0; i < 4; i++) if ((await request({ url: `${url}/readyz` })).status !== 200) return false;
-    return true;
-  }, { what: 'both workers to be ready', timeoutMs: 20_000 });
-  return { url, port, idp, upstream, redis, server };
-}
+import { alive, listening, startCluster, within, type ClusterStack as Stack } from '../fixtures/cluster.js';
 
 /** `n` proxied calls, each on its own connection with its own request id; resolves with the pid that served each. */
 async function callsByPid(stack: Stack, browser: Browser, n: number, tag: string): Promise<Map<number, number>> {
