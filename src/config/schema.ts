@@ -35,6 +35,10 @@ export const ConfigSchema = Type.Object({
   OIDC_SCOPES: Str({ default: DEFAULT_SCOPES }),
   OIDC_AUDIENCE: Type.Optional(Str()),
   OIDC_RESOURCE: Type.Optional(Str()),
+  // the provider presets: read by src/config/preset.ts
+  OIDC_PRESET: Type.Union(['auto', 'none', 'entra', 'cognito', 'google', 'github', 'keycloak', 'okta', 'auth0'].map((m) => Type.Literal(m)), { default: 'auto' }),
+  OIDC_ALLOWED_TENANTS: Type.Optional(Str()),
+  OIDC_LOGOUT_ID_TOKEN_HINT: Type.Union(['true', 'false'].map((m) => Type.Literal(m)), { default: 'false' }),
   API_UPSTREAM: Type.Optional(Str()),
   API_PREFIX: Str({ default: '/api' }),
   SESSION_SECRET: Str(),

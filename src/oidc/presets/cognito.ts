@@ -1,0 +1,26 @@
+// Amazon Cognito user pools:
+// - discovery (at https://cognito-idp.<region>.amazonaws.com/<pool id>) has no
+//   end_session_endpoint; the logout is the managed login's /logout on the
+//   user pool's domain (a prefix domain or a custom one), which differs from
+//   the issuer's host: it is the host of the discovered authorization_endpoint
+//   (the same domain's /oauth2/authorize);
+// - its parameters are `client_id` and `logout_uri` (one of the app client's
+//   allowed sign-out URLs): POST_LOGOUT_REDIRECT_URI.
+// @see https://docs.aws.amazon.com/cognito/latest/developerguide/logout-endpoint.html
+// @see https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html
+import type { Preset } from './types.js';
+
+export const cognito: Preset = {
+  recognises: (url) => /^cognito-idp\.[a-z0-9-]+\.amazonaws\.com$/i.test(url.hostname),
+  quirks(_input, generic) {
+    return {
+      ...generic,
+      logoutUrl({ metadata, clientId, postLogoutRedirectUri }) {
+        const u = new URL('/logout', new URL(metadata.authorization_endpoint).origin);
+        u.searchParams.set('client_id', clientId);
+        u.searchParams.set('logout_uri', postLogoutRedirectUri);
+        return u.href;
+      },
+    };
+  },
+};
