@@ -23,6 +23,7 @@ t.test('logout is the hosted UI domain\'s /logout with client_id and logout_uri'
   const browser = new Browser();
   const r = await gw.login(browser, { username: 'alice' });
   t.match(r.authorizeUrl, /^http:\/\/localhost:\d+\/auth\?/, 'the login went to the hosted UI domain');
+  t.equal(new URL(r.authorizeUrl).searchParams.get('scope'), 'openid profile email', 'no offline_access, which Cognito does not know');
   t.equal(r.callback?.status, 302, 'login completes');
   t.equal(JSON.parse((await gw.call(browser, '/auth/me')).body).user.sub, 'alice');
   const { redirectTo } = JSON.parse((await gw.call(browser, '/auth/logout', { method: 'POST' })).body);

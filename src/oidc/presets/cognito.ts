@@ -5,9 +5,13 @@
 //   the issuer's host: it is the host of the discovered authorization_endpoint
 //   (the same domain's /oauth2/authorize);
 // - its parameters are `client_id` and `logout_uri` (one of the app client's
-//   allowed sign-out URLs): POST_LOGOUT_REDIRECT_URI.
+//   allowed sign-out URLs): POST_LOGOUT_REDIRECT_URI;
+// - its scopes are openid, email, phone, profile, aws.cognito.signin.user.admin
+//   and the pool's custom ones, no `offline_access`: it is left out (the code
+//   grant returns a refresh token without it).
 // @see https://docs.aws.amazon.com/cognito/latest/developerguide/logout-endpoint.html
 // @see https://docs.aws.amazon.com/cognito/latest/developerguide/authorization-endpoint.html
+import { withoutScope } from './generic.js';
 import type { Preset } from './types.js';
 
 export const cognito: Preset = {
@@ -15,6 +19,7 @@ export const cognito: Preset = {
   quirks(_input, generic) {
     return {
       ...generic,
+      authorization: (params) => withoutScope(params, 'offline_access').params,
       logoutUrl({ metadata, clientId, postLogoutRedirectUri }) {
         const u = new URL('/logout', new URL(metadata.authorization_endpoint).origin);
         u.searchParams.set('client_id', clientId);

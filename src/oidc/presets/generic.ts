@@ -22,6 +22,13 @@ export function endSessionEndpointUrl(ctx: LogoutContext): string | undefined {
   return u.href;
 }
 
+/** The authorization request without `scope` (`offline_access` at Google and Cognito); `had`: whether it was asked. */
+export function withoutScope(params: Record<string, string | string[]>, scope: string): { params: Record<string, string | string[]>; had: boolean } {
+  const scopes = String(params.scope ?? '').split(' ').filter(Boolean);
+  if (!scopes.includes(scope)) return { params, had: false };
+  return { params: { ...params, scope: scopes.filter((s) => s !== scope).join(' ') }, had: true };
+}
+
 export function genericQuirks({ settings, issuer }: PresetInput): Quirks {
   return {
     preset: settings.name,

@@ -7,6 +7,7 @@
 // - an ID token's `iss` is `https://accounts.google.com` or `accounts.google.com`.
 // @see https://developers.google.com/identity/protocols/oauth2/web-server#offline
 // @see https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken
+import { withoutScope } from './generic.js';
 import type { Preset } from './types.js';
 
 export const google: Preset = {
@@ -19,11 +20,10 @@ export const google: Preset = {
         if (bare && payload.iss === bare) return;
         generic.checkIssuer(payload);
       },
-      authorization(params) {
-        const scopes = String(params.scope ?? '').split(' ').filter(Boolean);
-        if (!scopes.includes('offline_access')) return params;
-        const out = { ...params, scope: scopes.filter((s) => s !== 'offline_access').join(' '), access_type: 'offline' };
-        return params.prompt ? out : { ...out, prompt: 'consent' };
+      authorization(asked) {
+        const { params, had } = withoutScope(asked, 'offline_access');
+        if (!had) return params;
+        return { ...params, access_type: 'offline', prompt: params.prompt ?? 'consent' };
       },
     };
   },
