@@ -63,8 +63,8 @@ export interface TokenClient {
  * `deadlineMs`: the total deadline of each call (default: src/oidc/http.ts
  * PROVIDER_DEADLINE_MS); `quirks`: the provider's (its token answer, its userinfo headers).
  */
-export function createTokenClient(config: Config, metadata: ProviderMetadata, { deadlineMs, quirks }: { deadlineMs?: number; quirks?: Pick<Quirks, 'tokenAnswer' | 'userinfoHeaders'> } = {}): TokenClient {
-  const authenticate = clientAuthentication(config, metadata);
+export function createTokenClient(config: Config, metadata: ProviderMetadata, { deadlineMs, quirks }: { deadlineMs?: number; quirks?: Pick<Quirks, 'tokenAnswer' | 'userinfoHeaders' | 'assertionAudience'> } = {}): TokenClient {
+  const authenticate = clientAuthentication(config, metadata, quirks?.assertionAudience);
   const nonces = new DpopNonces();
 
   /** One call, retried once when the server asks for a DPoP nonce; `auth`: with client credentials. */

@@ -119,6 +119,8 @@ t.test('the tenant rule, as logout tokens and the RFC 9207 iss meet it', async (
   t.throws(() => q.checkIssuer({ iss: 'https://evil.example/' + TENANT_A + '/v2.0', tid: TENANT_A }), JwtInvalid);
   t.ok(q.callbackIssuer(iss(TENANT_A)));
   t.notOk(q.callbackIssuer(template));
+  t.equal(q.assertionAudience, metadata.token_endpoint, 'private_key_jwt: the assertion is for the token endpoint, not the template');
+  t.equal(quirksFor(any.preset, iss(TENANT_A), { ...metadata, issuer: iss(TENANT_A) }).assertionAudience, undefined, 'one tenant: its issuer, as for any provider');
   const listed = loadConfig(testEnv({ ...env, OIDC_ALLOWED_TENANTS: TENANT_A }));
   const only = quirksFor(listed.preset, listed.issuer, metadata);
   t.doesNotThrow(() => only.checkIssuer({ iss: iss(TENANT_A), tid: TENANT_A }));

@@ -6,11 +6,14 @@
 // - each ID token's (and logout token's) `iss` must be the template with the
 //   token's own `tid` substituted, `tid` a GUID; with OIDC_ALLOWED_TENANTS
 //   the `tid` must be one of them (unset: users of any tenant log in);
+// - a private_key_jwt client assertion's `aud` is the token endpoint (the
+//   template is no issuer one could sign for);
 // - logout sends `logout_hint`: the ID token's `login_hint` optional claim (an
 //   opaque hint, not a token), kept in the session at login.
 // @see https://learn.microsoft.com/en-us/entra/identity-platform/access-tokens#validate-the-issuer
 // @see https://learn.microsoft.com/en-us/entra/identity-platform/v2-protocols-oidc#send-a-sign-out-request
 // @see https://learn.microsoft.com/en-us/entra/identity-platform/optional-claims-reference
+// @see https://learn.microsoft.com/en-us/entra/identity-platform/certificate-credentials
 import { JwtInvalid } from '../verify-jwt.js';
 import type { Preset } from './types.js';
 
@@ -36,6 +39,7 @@ export const entra: Preset = {
     const tenantIssuer = template && new RegExp(`^${escape(template).replace(escape(TENANT_PLACEHOLDER), '([0-9a-f-]{36})')}$`);
     return {
       ...generic,
+      ...(template ? { assertionAudience: metadata.token_endpoint } : {}),
       checkIssuer(payload) {
         const tid = payload.tid;
         if (template) {

@@ -30,6 +30,8 @@ export interface Quirks {
   authorization(params: Record<string, string | string[]>): Record<string, string | string[]>;
   /** The token endpoint's answer when it is not JSON (GitHub's form-encoded answer); undefined: unusable. */
   tokenAnswer(text: string): Record<string, unknown> | undefined;
+  /** private_key_jwt: the client assertion's `aud` (undefined: the issuer, RFC 7523's default here). */
+  assertionAudience?: string;
   /** Extra headers of the userinfo (profile) request. */
   userinfoHeaders: Record<string, string>;
   /** The user's claims from the userinfo answer (GitHub: the numeric `id` as `sub`). */
