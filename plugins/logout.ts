@@ -1,7 +1,8 @@
 // POST /auth/logout: ends the session (also when there is none), revokes its
 // refresh and access tokens at the provider (src/logout/revoke.ts) when it
 // can, and tells the SPA where to send the browser: the provider's
-// end-session URL (src/logout/end-session-url.ts), without id_token_hint. A
+// end-session URL (src/logout/end-session-url.ts), without id_token_hint
+// unless OIDC_LOGOUT_ID_TOKEN_HINT=true. A
 // failed revocation is logged, not shown. The route takes no body: whatever
 // the SPA sends along (an empty JSON body, a form) is read and ignored, so a
 // parser's 400/415 can never leave the session alive.
@@ -31,6 +32,6 @@ export default async function logoutRoute(fastify: FastifyInstance, { config }: 
         await revokeTokens(provider, session).catch((e: Error) => request.log.warn({ reason: e.message }, 'token revocation failed'));
       }
     }
-    return { redirectTo: endSessionUrl(config, provider?.metadata) };
+    return { redirectTo: endSessionUrl(config, provider, session) };
   });
 }

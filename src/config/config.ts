@@ -17,6 +17,7 @@ import { redisTopology } from './redis.js';
 import type { RedisTopology } from '../session/redis-connection.js';
 import { parseWorkers } from './workers.js';
 import { tracingSettings, type TracingSettings } from './tracing.js';
+import { loadPreset, type PresetSettings } from './preset.js';
 
 export { ConfigError };
 
@@ -41,6 +42,8 @@ export interface Config {
   scopes: string[];
   audience?: string;
   resource?: string;
+  /** The provider preset (OIDC_PRESET and its settings: src/config/preset.ts). */
+  preset: PresetSettings;
   /** The first route's upstream (API_UPSTREAM without BFF_CONFIG). */
   apiUpstream: string;
   /** The first route's prefix (API_PREFIX without BFF_CONFIG). */
@@ -145,6 +148,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.CONTENT_SECURITY_POLICY && !staticDir) throw new ConfigError('CONTENT_SECURITY_POLICY', 'applies only to the files STATIC_DIR serves; set STATIC_DIR or remove it');
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) throw new ConfigError('METRICS_PORT', 'must differ from PORT');
   const workers = parseWorkers(e.WORKERS, e.SESSION_STORE);
+  const provider = providerForm(e);
 
   return {
     port: e.PORT,
@@ -155,13 +159,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secureCookies,
     cookieName: cookieName(SESSION_COOKIE, secureCookies),
     loginCookieName: cookieName(LOGIN_COOKIE, secureCookies),
-    ...providerForm(e),
+    ...provider,
     clientId: e.OIDC_CLIENT_ID,
     clientSecret: assurance.clientAuth === 'private_key_jwt' ? undefined : clientSecret(e),
     assurance,
     scopes,
     audience: e.OIDC_AUDIENCE,
     resource: e.OIDC_RESOURCE,
+    preset: loadPreset(e, provider),
     apiUpstream: routes[0].upstream,
     routes,
     apiPrefix,

@@ -40,6 +40,10 @@ export const ConfigSchema = Type.Object({
   OIDC_SCOPES: Str({ default: DEFAULT_SCOPES, description: 'space-separated scopes' }),
   OIDC_AUDIENCE: Type.Optional(Str({ description: 'sent as audience on the authorization request (Auth0 APIs)' })),
   OIDC_RESOURCE: Type.Optional(Str({ description: 'sent as resource (RFC 8707) on authorization and token requests' })),
+  // the provider presets: read by src/config/preset.ts
+  OIDC_PRESET: OneOf(['auto', 'none', 'entra', 'cognito', 'google', 'github', 'keycloak', 'okta', 'auth0'], { default: 'auto', description: 'the provider\'s documented quirks to follow: auto (chosen from the issuer\'s or authorization endpoint\'s host), none, or a preset\'s name' }),
+  OIDC_ALLOWED_TENANTS: Type.Optional(Str({ description: 'entra: the tenant ids whose users may log in, comma-separated', shownDefault: 'any tenant' })),
+  OIDC_LOGOUT_ID_TOKEN_HINT: OneOf(['true', 'false'], { default: 'false', description: 'true: send id_token_hint at logout (the ID token then appears in a URL the browser follows)' }),
   API_UPSTREAM: Type.Optional(Str({ description: 'base URL of the API (/api/x goes to API_UPSTREAM/x)', shownDefault: 'required without BFF_CONFIG' })),
   API_PREFIX: Str({ default: '/api', description: 'the proxied path prefix' }),
   SESSION_SECRET: Str({ description: 'at least 32 characters; a comma-separated list rotates keys (the first signs)' }),

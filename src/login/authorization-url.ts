@@ -1,6 +1,7 @@
 // The URL a login sends the browser to.
 import type { Config } from '../config/config.js';
 import type { ProviderMetadata } from '../oidc/metadata.js';
+import type { ReadyProvider } from '../oidc/provider.js';
 import { codeChallenge, type PendingLogin } from './state.js';
 
 /**
@@ -45,7 +46,7 @@ export function withQuery(metadata: ProviderMetadata, params: Record<string, str
   return u.href;
 }
 
-/** The plain authorization request's URL (no PAR, no request object). */
-export function authorizationUrl(config: Config, metadata: ProviderMetadata, login: PendingLogin): string {
-  return withQuery(metadata, authorizationParams(config, login));
+/** The plain authorization request's URL (no PAR, no request object), as the provider's quirks want it (Google's access_type). */
+export function authorizationUrl(config: Config, provider: Pick<ReadyProvider, 'metadata' | 'quirks'>, login: PendingLogin): string {
+  return withQuery(provider.metadata, provider.quirks.authorization(authorizationParams(config, login)));
 }

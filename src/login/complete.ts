@@ -82,7 +82,7 @@ export function checkCallback(query: CallbackQuery, pending: PendingLogin[], pro
   const { match, rest } = takePending(pending, query.state);
   if (!match) throw new LoginError('state_mismatch');
   const issuer = provider.issuer;
-  if (issuer && (provider.issRequired || query.iss !== undefined) && query.iss !== issuer) {
+  if (issuer && (provider.issRequired || query.iss !== undefined) && !provider.quirks.callbackIssuer(query.iss)) {
     throw new LoginError('issuer_mismatch');
   }
   if (typeof query.code !== 'string' || !query.code) throw new LoginError('missing_code');
@@ -106,7 +106,7 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
     if (!provider.keyFor || !provider.issuer) throw new LoginError('id_token_unverifiable');
     try {
       idClaims = await verifyIdToken(tokens.id_token, provider.keyFor, {
-        issuer: provider.issuer, clientId: config.clientId, algorithms: provider.algorithms, nonce: openid ? login.nonce : undefined, now,
+        issuer: provider.quirks.checkIssuer, clientId: config.clientId, algorithms: provider.algorithms, nonce: openid ? login.nonce : undefined, now,
       });
     } catch (e) {
       if (e instanceof ProviderDown) throw providerFailure(e, 'jwks');
@@ -121,7 +121,7 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
   let info: Record<string, unknown> | undefined;
   if (usesUserinfo(config, provider)) {
     try {
-      info = await provider.tokens.userinfo(tokens.access_token, dpop?.key);
+      info = provider.quirks.userinfoClaims(await provider.tokens.userinfo(tokens.access_token, dpop?.key));
     } catch (e) {
       if (!(idClaims && e instanceof GrantRejected)) throw providerFailure(e, 'userinfo');
     }
@@ -141,7 +141,8 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
     accessToken: tokens.access_token,
     accessTokenExpiresAt: tokens.expires_in ? now + tokens.expires_in : numberOr(atClaims?.exp),
     refreshToken: tokens.refresh_token,
-    idToken: tokens.id_token,
+    // the raw ID token only under OIDC_LOGOUT_ID_TOKEN_HINT, and a provider's logout hint (Entra's login_hint)
+    ...provider.quirks.logoutState(idClaims, tokens.id_token),
     createdAt: now,
     dpopKey: dpop?.jwk,
     ...(typeof idClaims?.acr === 'string' ? { acr: idClaims.acr } : {}),
@@ -169,7 +170,7 @@ async function verifyAccessToken(config: Config, provider: ReadyProvider, token:
   if (!provider.keyFor) throw new LoginError('no_identity', LoginFailed, 'no ID token, no userinfo endpoint and no JWKS');
   try {
     const { payload } = await verifyJwt(token, provider.keyFor, { algorithms: provider.algorithms, now });
-    if (provider.issuer && payload.iss !== provider.issuer) throw new JwtInvalid('iss is not the provider');
+    if (provider.issuer) provider.quirks.checkIssuer(payload);
     const wantAud = config.audience ?? config.resource;
     if (wantAud && !audiences(payload).includes(wantAud)) throw new JwtInvalid('aud is not the configured audience');
     if (typeof payload.exp !== 'number') throw new JwtInvalid('exp is missing');

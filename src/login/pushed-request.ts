@@ -34,8 +34,8 @@ async function requestObject(config: Config, provider: ReadyProvider, params: Re
 /** Where /auth/login sends the browser. Throws ProviderUnavailable / ProviderBadAnswer when a push fails. */
 export async function authorizationRedirect(config: Config, provider: ReadyProvider, login: PendingLogin): Promise<string> {
   const signed = config.assurance.requestObject;
-  if (!provider.par && !signed) return authorizationUrl(config, provider.metadata, login);
-  const params = authorizationParams(config, login);
+  if (!provider.par && !signed) return authorizationUrl(config, provider, login);
+  const params = provider.quirks.authorization(authorizationParams(config, login));
   const sent = signed ? { client_id: config.clientId, request: await requestObject(config, provider, params) } : params;
   // JAR without PAR: the request object travels in the URL, with client_id (RFC 9101 5)
   if (!provider.par) return withQuery(provider.metadata, sent);

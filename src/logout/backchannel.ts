@@ -36,7 +36,7 @@ export async function backchannelLogout(token: unknown, { provider: ready, clien
   if (!provider.keyFor || !provider.issuer) throw new LogoutTokenRefused('the provider has no keys or issuer');
   let claims;
   try {
-    claims = await verifyLogoutToken(token, provider.keyFor, { issuer: provider.issuer, clientId, algorithms: provider.algorithms, now: clock.now() / 1000 });
+    claims = await verifyLogoutToken(token, provider.keyFor, { issuer: provider.quirks.checkIssuer, clientId, algorithms: provider.algorithms, now: clock.now() / 1000 });
   } catch (e) {
     // the provider's keys cannot be fetched now: not the token's fault, and
     // the provider may retry a 5xx (a 400 would drop the logout for good)

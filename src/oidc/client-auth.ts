@@ -4,7 +4,8 @@
 // - client_secret_post: both in the form;
 // - private_key_jwt (RFC 7523): a client assertion signed with
 //   OIDC_CLIENT_KEY_FILE's key, iss = sub = client_id, aud = the provider's
-//   issuer identifier (the token endpoint when there is none), a unique
+//   issuer identifier (the token endpoint when there is none, or when the
+//   provider's quirks say so: Entra's templated issuer), a unique
 //   `jti`, a 60-second `exp`; a fresh one per request.
 // Without OIDC_CLIENT_AUTH_METHOD: Basic, unless the provider supports only
 // client_secret_post.
@@ -29,11 +30,11 @@ export function basicAuth(id: string, secret: string): string {
 }
 
 /** A function giving the credentials of one request (a new assertion each time). */
-export function clientAuthentication(config: Pick<Config, 'clientId' | 'clientSecret' | 'assurance' | 'issuer'>, metadata: ProviderMetadata): () => Promise<ClientCredentials> {
+export function clientAuthentication(config: Pick<Config, 'clientId' | 'clientSecret' | 'assurance' | 'issuer'>, metadata: ProviderMetadata, assertionAudience?: string): () => Promise<ClientCredentials> {
   const { clientId, assurance } = config;
   const key = assurance.clientKey;
   if (assurance.clientAuth === 'private_key_jwt' && key) {
-    const audience = metadata.issuer ?? config.issuer ?? metadata.token_endpoint;
+    const audience = assertionAudience ?? metadata.issuer ?? config.issuer ?? metadata.token_endpoint;
     return async () => {
       const assertion = await new SignJWT({})
         .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT', ...(key.x5t ? { x5t: key.x5t.sha1, 'x5t#S256': key.x5t.sha256 } : {}) })

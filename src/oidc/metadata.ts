@@ -20,6 +20,12 @@ export interface ProviderMetadata {
   dpop_signing_alg_values_supported?: string[];
 }
 
+export interface DiscoveryOptions {
+  needsJwks: boolean;
+  /** A document issuer other than the configured one that is still the provider's (a preset's rule). */
+  acceptIssuer?: (advertised: unknown) => boolean;
+}
+
 export class MetadataInvalid extends Error {
   override name = 'MetadataInvalid';
 }
@@ -27,12 +33,14 @@ export class MetadataInvalid extends Error {
 const URL_FIELDS = ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint', 'revocation_endpoint', 'end_session_endpoint', 'jwks_uri', 'pushed_authorization_request_endpoint'] as const;
 
 /**
- * Rules: the document's `issuer` equals the configured issuer exactly; the
+ * Rules: the document's `issuer` equals the configured issuer exactly (or,
+ * with `acceptIssuer`, a preset recognises it: Entra's multi-tenant
+ * template, src/oidc/presets/entra.ts); the
  * authorization, token and (for OpenID) JWKS endpoints are present; every
  * endpoint is an http(s) URL.
  */
-export function validateMetadata(doc: Record<string, unknown>, expectedIssuer: string, { needsJwks }: { needsJwks: boolean }): ProviderMetadata {
-  if (doc.issuer !== expectedIssuer) {
+export function validateMetadata(doc: Record<string, unknown>, expectedIssuer: string, { needsJwks, acceptIssuer }: DiscoveryOptions): ProviderMetadata {
+  if (doc.issuer !== expectedIssuer && !acceptIssuer?.(doc.issuer)) {
     throw new MetadataInvalid(`the discovery document's issuer ${JSON.stringify(doc.issuer)} is not OIDC_ISSUER ${JSON.stringify(expectedIssuer)}`);
   }
   for (const f of URL_FIELDS) {
@@ -49,7 +57,7 @@ export function discoveryUrl(issuer: string): string {
   return `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
 }
 
-export async function discover(issuer: string, opts: { needsJwks: boolean }): Promise<ProviderMetadata> {
+export async function discover(issuer: string, opts: DiscoveryOptions): Promise<ProviderMetadata> {
   const res = await providerRequest(discoveryUrl(issuer));
   if (res.status !== 200 || !res.json) throw new MetadataInvalid(`${discoveryUrl(issuer)} answered ${res.status}${res.json ? '' : ' without JSON'}`);
   return validateMetadata(res.json, issuer, opts);

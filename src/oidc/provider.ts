@@ -13,6 +13,8 @@ import { createDpopKeys, type DpopKeys } from '../tokens/dpop-keys.js';
 import { sessionKeyAlg } from './dpop.js';
 import { FAPI2_ID_TOKEN_ALGS } from '../config/assurance.js';
 import { MetadataInvalid } from './metadata.js';
+import { acceptsDiscoveryIssuer, quirksFor } from './presets/registry.js';
+import type { Quirks } from './presets/types.js';
 
 export const DEFAULT_BACKOFF_MS = 500;
 export const DEFAULT_MAX_BACKOFF_MS = 30_000;
@@ -31,6 +33,8 @@ export interface ReadyProvider {
   par?: boolean;
   /** RFC 9207: the callback must carry `iss` (the provider advertises it, or OIDC_PROFILE=fapi2). */
   issRequired?: boolean;
+  /** This provider's documented deviations (its preset, src/oidc/presets/): every code path reads them here. */
+  quirks: Quirks;
 }
 
 export interface Provider {
@@ -61,13 +65,16 @@ function prepare(config: Config, metadata: ProviderMetadata, clock: Clock, deadl
   const fapi2 = assurance.profile === 'fapi2';
   const algorithms = fapi2 ? all.filter((a) => FAPI2_ID_TOKEN_ALGS.includes(a)) : all;
   if (!algorithms.length) throw new MetadataInvalid('OIDC_PROFILE: the provider signs ID tokens with none of PS256, ES256, EdDSA');
+  const issuer = config.issuer ?? metadata.issuer;
+  const quirks = quirksFor(config.preset, issuer, metadata);
   return {
+    quirks,
     issRequired: fapi2 || metadata.authorization_response_iss_parameter_supported === true,
     dpop: createDpopKeys(assurance, sessionKeyAlg(metadata.dpop_signing_alg_values_supported)),
     par,
     metadata,
-    issuer: config.issuer ?? metadata.issuer,
-    tokens: createTokenClient(config, metadata, { deadlineMs }),
+    issuer,
+    tokens: createTokenClient(config, metadata, { deadlineMs, quirks }),
     keyFor: metadata.jwks_uri ? createJwksResolver(metadata.jwks_uri, { clock }) : undefined,
     algorithms,
   };
@@ -90,10 +97,13 @@ export function startProvider(config: Config, log: FastifyBaseLogger, { backoffM
     let attempt = 0;
     const tryDiscover = async () => {
       try {
-        const metadata = await discover(issuer, { needsJwks: wantsOpenId(config) });
+        const metadata = await discover(issuer, {
+          needsJwks: wantsOpenId(config),
+          acceptIssuer: (advertised) => acceptsDiscoveryIssuer(config.preset.name, issuer, advertised),
+        });
         if (stopped) return;
         settle(prepare(config, metadata, clock, deadlineMs));
-        log.info({ issuer, attempts: attempt + 1 }, 'provider metadata loaded');
+        log.info({ issuer, attempts: attempt + 1, preset: config.preset.name }, 'provider metadata loaded');
       } catch (e) {
         if (stopped) return;
         error = (e as Error).message;

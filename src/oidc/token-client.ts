@@ -5,12 +5,16 @@
 // once with the nonce, and the latest nonce of the provider is remembered.
 // Every provider answer is classified:
 // - ProviderDown: unreachable, timeout, 5xx, 408, 429 (transient: keep the session);
-// - GrantRejected: a 4xx OAuth error such as invalid_grant (final).
+// - GrantRejected: a 4xx OAuth error such as invalid_grant (final), or an
+//   `error` field in a 200 answer (GitHub answers its errors so).
+// A provider's quirks (src/oidc/presets/) may read a token answer that is not
+// JSON and add headers to the userinfo request.
 import type { Config } from '../config/config.js';
 import type { ProviderMetadata } from './metadata.js';
 import { providerRequest, type ProviderResponse } from './http.js';
 import { clientAuthentication } from './client-auth.js';
 import { DpopNonces, dpopProof, htuOf, wantsNonce, type DpopKey } from './dpop.js';
+import type { Quirks } from './presets/types.js';
 
 /** @see https://www.rfc-editor.org/rfc/rfc8693#section-2.1 */
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -55,18 +59,21 @@ export interface TokenClient {
   pushAuthorization(params: Record<string, string | string[]>): Promise<string>;
 }
 
-/** `deadlineMs`: the total deadline of each call (default: src/oidc/http.ts PROVIDER_DEADLINE_MS). */
-export function createTokenClient(config: Config, metadata: ProviderMetadata, { deadlineMs }: { deadlineMs?: number } = {}): TokenClient {
-  const authenticate = clientAuthentication(config, metadata);
+/**
+ * `deadlineMs`: the total deadline of each call (default: src/oidc/http.ts
+ * PROVIDER_DEADLINE_MS); `quirks`: the provider's (its token answer, its userinfo headers).
+ */
+export function createTokenClient(config: Config, metadata: ProviderMetadata, { deadlineMs, quirks }: { deadlineMs?: number; quirks?: Pick<Quirks, 'tokenAnswer' | 'userinfoHeaders' | 'assertionAudience'> } = {}): TokenClient {
+  const authenticate = clientAuthentication(config, metadata, quirks?.assertionAudience);
   const nonces = new DpopNonces();
 
   /** One call, retried once when the server asks for a DPoP nonce; `auth`: with client credentials. */
-  const call = async (url: string, opts: { form?: Record<string, string | string[] | undefined>; auth?: boolean; dpop?: DpopKey; token?: string }): Promise<ProviderResponse> => {
+  const call = async (url: string, opts: { form?: Record<string, string | string[] | undefined>; auth?: boolean; dpop?: DpopKey; token?: string; headers?: Record<string, string> }): Promise<ProviderResponse> => {
     const origin = new URL(url).origin;
     const method = opts.form ? 'POST' : 'GET';
     for (let attempt = 0; ; attempt++) {
       const creds = opts.auth ? await authenticate() : undefined;
-      const headers: Record<string, string> = { ...creds?.headers };
+      const headers: Record<string, string> = { ...opts.headers, ...creds?.headers };
       if (opts.token) headers.authorization = `${opts.dpop ? 'DPoP' : 'Bearer'} ${opts.token}`;
       if (opts.dpop) headers.dpop = dpopProof(opts.dpop, method, htuOf(url), opts.token, nonces.get(origin));
       const res = await providerRequest(url, { method, headers, form: opts.form && { ...opts.form, ...creds?.form }, deadlineMs });
@@ -76,7 +83,7 @@ export function createTokenClient(config: Config, metadata: ProviderMetadata, { 
     }
   };
   const grant = async (form: Record<string, string | undefined>, dpop?: DpopKey) =>
-    asTokenSet(await call(metadata.token_endpoint, { form, auth: true, dpop }), dpop !== undefined);
+    asTokenSet(await call(metadata.token_endpoint, { form, auth: true, dpop }), dpop !== undefined, quirks?.tokenAnswer);
 
   return {
     exchangeCode(code, codeVerifier, dpop) {
@@ -108,7 +115,7 @@ export function createTokenClient(config: Config, metadata: ProviderMetadata, { 
     },
     async userinfo(accessToken, dpop) {
       if (!metadata.userinfo_endpoint) return {};
-      const res = await call(metadata.userinfo_endpoint, { token: accessToken, dpop });
+      const res = await call(metadata.userinfo_endpoint, { token: accessToken, dpop, headers: quirks?.userinfoHeaders });
       if (res.status !== 200 || !res.json) throw new GrantRejected(String(res.json?.error ?? 'userinfo_failed'), res.status);
       return res.json;
     },
@@ -128,10 +135,14 @@ function targetParams(t: TokenTarget): Record<string, string | undefined> {
   return { resource: t.resource, audience: t.audience, scope: t.scopes?.length ? t.scopes.join(' ') : undefined };
 }
 
-/** The grant's tokens; with DPoP the answer must say `token_type: DPoP` (a Bearer token would not be bound). */
-function asTokenSet(res: ProviderResponse, dpop: boolean): TokenSet {
-  const j = res.json;
-  if (res.status !== 200 || !j) throw new GrantRejected(String(j?.error ?? 'invalid_response').slice(0, 64), res.status);
+/**
+ * The grant's tokens; with DPoP the answer must say `token_type: DPoP` (a
+ * Bearer token would not be bound). An answer with an `error` is refused
+ * whatever its status; `readText`: a provider's reading of a non-JSON answer.
+ */
+function asTokenSet(res: ProviderResponse, dpop: boolean, readText?: (text: string) => Record<string, unknown> | undefined): TokenSet {
+  const j = res.json ?? readText?.(res.text);
+  if (res.status !== 200 || !j || j.error !== undefined) throw new GrantRejected(String(j?.error ?? 'invalid_response').slice(0, 64), res.status);
   if (typeof j.access_token !== 'string' || !j.access_token) throw new GrantRejected('no_access_token', res.status);
   const type = j.token_type === undefined ? undefined : String(j.token_type).toLowerCase();
   if (dpop ? type !== 'dpop' : type !== undefined && type !== 'bearer') throw new GrantRejected('unsupported_token_type', res.status);

@@ -1,6 +1,7 @@
 // ID token validation, OpenID Connect Core 1.0 section 3.1.3.7:
 // - the signature by the provider's key, with an asymmetric algorithm it advertises;
-// - `iss` equals the provider's issuer exactly;
+// - `iss` equals the provider's issuer exactly (or passes its preset's rule:
+//   Entra's tenant template);
 // - `aud` contains our client_id; with several audiences, `azp` is required;
 //   when `azp` is present it equals our client_id;
 // - `exp` in the future, `iat` present and not in the future;
@@ -9,10 +10,10 @@
 // @see https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { KeyResolver } from './jwks.js';
-import { verifyJwt, audiences, checkIssuedAt, JwtInvalid } from './verify-jwt.js';
+import { verifyJwt, audiences, checkIssuedAt, checkIssuer, JwtInvalid, type IssuerCheck } from './verify-jwt.js';
 
 export interface IdTokenExpectations {
-  issuer: string;
+  issuer: IssuerCheck;
   clientId: string;
   algorithms: string[];
   /** The nonce sent at login; undefined skips the check (refresh without a nonce in the token). */
@@ -32,7 +33,7 @@ export function safeEqual(a: string, b: string): boolean {
 
 export async function verifyIdToken(token: string, keyFor: KeyResolver, x: IdTokenExpectations): Promise<Record<string, unknown>> {
   const { payload } = await verifyJwt(token, keyFor, { algorithms: x.algorithms, now: x.now });
-  if (payload.iss !== x.issuer) throw new JwtInvalid('iss is not the provider');
+  checkIssuer(payload, x.issuer);
   const aud = audiences(payload);
   if (!aud.includes(x.clientId)) throw new JwtInvalid('aud does not contain the client_id');
   if (aud.length > 1 && payload.azp === undefined) throw new JwtInvalid('several audiences and no azp');

@@ -54,6 +54,14 @@ export async function verifyJwt(token: string, keyFor: KeyResolver, { algorithms
   }
 }
 
+/** How `iss` is checked: equal to this issuer, or by a provider's rule (src/oidc/presets/) that throws JwtInvalid. */
+export type IssuerCheck = string | ((payload: Record<string, unknown>) => void);
+
+export function checkIssuer(payload: Record<string, unknown>, rule: IssuerCheck): void {
+  if (typeof rule === 'function') rule(payload);
+  else if (payload.iss !== rule) throw new JwtInvalid('iss is not the provider');
+}
+
 /** `aud` as a list. */
 export function audiences(payload: Record<string, unknown>): string[] {
   const a = payload.aud;

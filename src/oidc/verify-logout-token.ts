@@ -1,14 +1,14 @@
 // Logout token validation, OpenID Connect Back-Channel Logout 1.0 section 2.6:
 // - signature by the provider's key, with an allowed asymmetric algorithm;
 //   `typ`, when present, is `logout+jwt`;
-// - `iss` is the provider, `aud` contains our client_id (and `azp`, if any, is us);
+// - `iss` is the provider (or passes its preset's rule), `aud` contains our client_id (and `azp`, if any, is us);
 // - `iat` present and not in the future, `exp` present and not past;
 // - `events` has the back-channel logout event as an object member;
 // - a `sid` or a `sub`; no `nonce`;
 // - a `jti` (its replay is checked by the caller against the store).
 // @see https://openid.net/specs/openid-connect-backchannel-1_0.html#Validation
 import type { KeyResolver } from './jwks.js';
-import { verifyJwt, audiences, checkIssuedAt, JwtInvalid } from './verify-jwt.js';
+import { verifyJwt, audiences, checkIssuedAt, checkIssuer, JwtInvalid, type IssuerCheck } from './verify-jwt.js';
 
 export const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 
@@ -19,9 +19,9 @@ export interface LogoutClaims {
   sub?: string;
 }
 
-export async function verifyLogoutToken(token: string, keyFor: KeyResolver, x: { issuer: string; clientId: string; algorithms: string[]; now: number }): Promise<LogoutClaims> {
+export async function verifyLogoutToken(token: string, keyFor: KeyResolver, x: { issuer: IssuerCheck; clientId: string; algorithms: string[]; now: number }): Promise<LogoutClaims> {
   const { payload } = await verifyJwt(token, keyFor, { algorithms: x.algorithms, typ: 'logout+jwt', now: x.now });
-  if (payload.iss !== x.issuer) throw new JwtInvalid('iss is not the provider');
+  checkIssuer(payload, x.issuer);
   if (!audiences(payload).includes(x.clientId)) throw new JwtInvalid('aud does not contain the client_id');
   if (payload.azp !== undefined && payload.azp !== x.clientId) throw new JwtInvalid('azp is not the client_id');
   checkIssuedAt(payload, x.now);

@@ -15,7 +15,10 @@ export interface SessionData {
   /** Epoch seconds at which the access token expires (undefined: unknown). */
   accessTokenExpiresAt?: number;
   refreshToken?: string;
+  /** The raw ID token: kept only under OIDC_LOGOUT_ID_TOKEN_HINT=true, for the logout's id_token_hint. */
   idToken?: string;
+  /** What the provider's logout wants to know the user by (Entra: the ID token's `login_hint` claim). */
+  logoutHint?: string;
   /** The ID token's `acr` at login (the authentication's class: step-up). */
   acr?: string;
   /** The ID token's `auth_time` at login (epoch seconds). */

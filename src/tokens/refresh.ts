@@ -97,7 +97,7 @@ export interface RefreshDeps {
 type Merge = (data: SessionData, tokens: TokenSet, expiresAt: number | undefined) => SessionData;
 
 const asSessionToken: Merge = (data, tokens, expiresAt) => ({
-  ...data, accessToken: tokens.access_token, accessTokenExpiresAt: expiresAt, idToken: tokens.id_token ?? data.idToken,
+  ...data, accessToken: tokens.access_token, accessTokenExpiresAt: expiresAt, idToken: data.idToken && (tokens.id_token ?? data.idToken),
 });
 const asResourceToken = (key: string): Merge => (data, tokens, expiresAt) => ({
   ...data, resourceTokens: { ...data.resourceTokens, [key]: { accessToken: tokens.access_token, expiresAt } },
@@ -171,7 +171,7 @@ export function createRefresher(deps: RefreshDeps) {
     const tokens = await useRefreshToken(id, provider, data, data.refreshToken!, target);
     if (tokens.id_token && provider.keyFor && provider.issuer) {
       try {
-        await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.issuer, clientId: deps.clientId, algorithms: provider.algorithms, sub: data.sub, now: nowS() });
+        await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.quirks.checkIssuer, clientId: deps.clientId, algorithms: provider.algorithms, sub: data.sub, now: nowS() });
       } catch (e) {
         return refused(id, `refreshed ID token refused: ${(e as Error).message}`);
       }

@@ -17,6 +17,7 @@ import { sleep } from '../fixtures/net.js';
 import { loadConfig } from '../../src/config/config.js';
 import { createMemoryStore } from '../../src/session/memory-store.js';
 import { createTokenClient } from '../../src/oidc/token-client.js';
+import { quirksFor } from '../../src/oidc/presets/registry.js';
 import { createRefresher, RefreshFailed, MAX_WAIT_MS } from '../../src/tokens/refresh.js';
 import { targetKey } from '../../src/tokens/client-credentials.js';
 
@@ -213,7 +214,7 @@ t.test('a token endpoint answering 429, 408 or invalid_client keeps the session 
   t.teardown(() => store.close());
   const refresher = createRefresher({
     store, clientId: config.clientId, skew: 1,
-    provider: () => ({ metadata, tokens: createTokenClient(config, metadata), algorithms: ['RS256'] }),
+    provider: () => ({ metadata, tokens: createTokenClient(config, metadata), algorithms: ['RS256'], quirks: quirksFor(config.preset, origin, metadata) }),
   });
   const data = { sub: 'alice', user: {}, accessToken: 'at-1', accessTokenExpiresAt: Math.floor(Date.now() / 1000) - 1, refreshToken: 'rt-1', createdAt: Math.floor(Date.now() / 1000) };
 
@@ -287,7 +288,7 @@ t.test('a refreshed ID token of another subject or issuer, or signed by another 
   t.teardown(() => store.close());
   const refresher = createRefresher({
     store, clientId: config.clientId, skew: 1,
-    provider: () => ({ metadata, issuer: origin, tokens: createTokenClient(config, metadata), keyFor: async () => publicPem, algorithms: ['RS256'] }),
+    provider: () => ({ metadata, issuer: origin, tokens: createTokenClient(config, metadata), keyFor: async () => publicPem, algorithms: ['RS256'], quirks: quirksFor(config.preset, origin, metadata) }),
   });
   const now = Math.floor(Date.now() / 1000);
   const data = { sub: 'alice', user: {}, accessToken: 'at-0', accessTokenExpiresAt: now - 1, refreshToken: 'rt-0', createdAt: now };
