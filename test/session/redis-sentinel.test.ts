@@ -75,7 +75,7 @@ t.test('Sentinel failover (primary SIGKILLed): 503 store_unavailable meanwhile, 
   t.equal(await set.masterPort(), set.replica.port, 'the sentinels promoted the replica');
 
   for (const gw of [a, b]) {
-    await waitFor(async () => (await request({ url: `${gw.url}/readyz` })).status === 200, { timeoutMs: 15_000, what: '/readyz to recover by itself' });
+    await waitFor(async () => (await request({ url: `${gw.url}/readyz` })).status === 200, { timeoutMs: 30_000, what: '/readyz to recover by itself' });
   }
   t.equal((await a.call(browser, '/auth/me')).status, 200, 'the same session, read from the promoted replica');
 
