@@ -10,7 +10,7 @@ import type { SessionStore } from './session/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { createStore } from './session/factory.js';
 import { createSessions } from './session/sessions.js';
-import { startProvider } from './oidc/provider.js';
+import { startProviders } from './oidc/providers.js';
 import { createTokens } from './tokens/policies.js';
 import type { RefreshTimings } from './tokens/refresh.js';
 import { createMetrics } from './ops/metrics.js';
@@ -87,9 +87,9 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
 
   // the gateway's parts (src/), then the Fastify adapters that serve them (plugins/)
   const counters = createMetrics(() => store.size?.());
-  const provider = startProvider(config, fastify.log, { clock, deadlineMs: timings.providerDeadlineMs });
+  const providers = startProviders(config, fastify.log, { clock, deadlineMs: timings.providerDeadlineMs });
   const sessions = createSessions({ config, store, metrics: counters, clock });
-  const tokens = createTokens({ config, sessions, provider, metrics: counters, clock, refreshTimings: timings });
+  const tokens = createTokens({ config, sessions, providers, metrics: counters, clock, refreshTimings: timings });
   const proxy = createProxy({
     config, log: fastify.log, metrics: counters, tokens, limits,
     closing: () => fastify.draining.closing,
@@ -107,7 +107,7 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
   await fastify.register(drain);
   await fastify.register(cookie, { secret: config.sessionSecrets, hook: 'onRequest' });
   await fastify.register(metrics, { config, metrics: counters, clusterWorker: cluster.isWorker });
-  await fastify.register(oidc, { provider });
+  await fastify.register(oidc, { providers });
   await fastify.register(session, { sessions });
   await fastify.register(csrf, { config });
 
@@ -117,7 +117,7 @@ async function app(fastify: FastifyInstance, { config, store, clock, limits, dis
   await fastify.register(jwks, { config });
   await fastify.register(me);
   await fastify.register(events, { config, watch, limits: streams });
-  await fastify.register(logout, { config });
+  await fastify.register(logout);
   await fastify.register(backchannelLogout, { config, clock, watch });
   await fastify.register(apiProxy, { config, proxy, dispatcher });
   // the SPA's front door (one of the two, or neither: unknown paths stay 404)

@@ -22,7 +22,8 @@ export const ConfigSchema = Type.Object({
   OAUTH_END_SESSION_URL: Type.Optional(Str()),
   OAUTH_JWKS_URL: Type.Optional(Str()),
   OAUTH_ISSUER: Type.Optional(Str()),
-  OIDC_CLIENT_ID: Str(),
+  // required by the environment form (src/config/provider.ts), not when BFF_CONFIG lists providers
+  OIDC_CLIENT_ID: Type.Optional(Str()),
   OIDC_CLIENT_SECRET: Type.Optional(Str()),
   OIDC_CLIENT_SECRET_FILE: Type.Optional(Str()),
   OIDC_CLIENT_AUTH_METHOD: Type.Optional(Type.Union(['client_secret_basic', 'client_secret_post', 'private_key_jwt'].map((m) => Type.Literal(m)))),
