@@ -118,6 +118,14 @@ function loadProviders(e: Env, given: Record<string, string>, env: Record<string
   const loaded = file.providers !== undefined
     ? fileProviders(file, given, env, publicOrigin)
     : { providers: { [ENV_PROVIDER]: providerSettings(e, publicOrigin) }, defaultProvider: ENV_PROVIDER };
+  // GET /auth/jwks serves the union of the client keys: one kid, one key
+  const kids = new Map<string, string>();
+  for (const [name, { assurance: { clientKey: key } }] of Object.entries(loaded.providers)) {
+    if (!key) continue;
+    const jwk = JSON.stringify(key.publicJwk);
+    if ((kids.get(key.kid) ?? jwk) !== jwk) throw new ConfigError('BFF_CONFIG', `providers.${name}.clientKeyFile has the kid ${key.kid} of another provider's different key`);
+    kids.set(key.kid, jwk);
+  }
   routes.forEach((r, i) => {
     const unknown = r.providers?.find((p) => !loaded.providers[p]);
     if (unknown) throw new ConfigError('BFF_CONFIG', `routes[${i}].providers names an unknown provider: ${unknown} (known: ${Object.keys(loaded.providers).join(', ')})`);

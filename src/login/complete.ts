@@ -46,6 +46,7 @@ const MESSAGES: Record<string, string> = {
   acr_not_met: 'The identity provider did not confirm the stronger sign-in this page needs.',
   auth_time_not_met: 'The identity provider did not confirm a recent enough sign-in.',
   provider_unavailable: 'The identity provider is not reachable right now. Please try again in a moment.',
+  unknown_provider: 'This sign-in option does not exist.',
 };
 
 /** The short HTML page of a failed login (the callback is a browser navigation). */

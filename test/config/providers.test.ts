@@ -9,6 +9,8 @@ import { loadConfig, ConfigError } from '../../src/config/config.js';
 import { testEnv } from '../fixtures/gateway.js';
 import { NO_ENV_PROVIDER, writeBffConfig } from '../fixtures/providers.js';
 import { forProvider } from '../../src/oidc/providers.js';
+import { buildApp } from '../../src/app.js';
+import { generateKeyPairSync } from 'node:crypto';
 
 const dir = mkdtempSync(join(tmpdir(), 'bff-providers-config-'));
 const secretFile = join(dir, 'corp-secret');
@@ -84,4 +86,38 @@ t.test("the environment's provider variables and the file's providers are exclus
   t.match(refusal(doc, { OIDC_CLIENT_SECRET: 'x' }), /^OIDC_CLIENT_SECRET: /);
   t.match(refusal(doc, { OIDC_SCOPES: 'openid' }), /^OIDC_SCOPES: /);
   t.match(refusal({ routes: [routes[0]] }, {}), /^OIDC_(CLIENT_ID|ISSUER): is required/, 'a file without providers: the environment form, as before');
+});
+
+t.test('/auth/jwks serves the union of the providers\' client keys, each kid once; one kid for two keys stops the start', async (t) => {
+  const keyFile = (name: string, kid?: string) => {
+    const jwk = { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }), ...(kid ? { kid } : {}) };
+    const file = join(dir, `${name}.jwk`);
+    writeFileSync(file, JSON.stringify(jwk));
+    return file;
+  };
+  const jwt = (file: string) => ({ clientAuthMethod: 'private_key_jwt', clientKeyFile: file });
+  const shared = keyFile('shared');
+  const own = keyFile('own');
+  const c = load({
+    providers: {
+      corp: { issuer: corp.issuer, clientId: 'a', ...jwt(shared) },
+      partners: { issuer: partners.issuer, clientId: 'b', ...jwt(shared) },
+      extra: { issuer: 'https://extra.example', clientId: 'c', ...jwt(own) },
+    },
+    defaultProvider: 'corp',
+    routes: [routes[0]],
+  });
+  const app = await buildApp(c);
+  t.teardown(() => app.close());
+  const res = await app.inject({ url: '/auth/jwks' });
+  t.equal(res.statusCode, 200);
+  const kids = (res.json() as { keys: Array<{ kid: string; d?: string }> }).keys.map((k) => k.kid);
+  t.same(kids.sort(), [c.providers.corp.assurance.clientKey!.kid, c.providers.extra.assurance.clientKey!.kid].sort(), 'two keys, the shared one once');
+  t.notOk(res.body.includes('"d"'), 'never a private part');
+
+  t.match(refusal({
+    providers: { corp: { issuer: corp.issuer, clientId: 'a', ...jwt(keyFile('k1', 'same')) }, partners: { issuer: partners.issuer, clientId: 'b', ...jwt(keyFile('k2', 'same')) } },
+    defaultProvider: 'corp',
+    routes: [routes[0]],
+  }), /^BFF_CONFIG: providers\.partners\.clientKeyFile has the kid same of another provider's different key$/);
 });

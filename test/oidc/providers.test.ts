@@ -11,6 +11,8 @@ import { Browser, request } from '../fixtures/browser.js';
 import { bearer, jwtPayload, loginTokens, logoutToken } from '../fixtures/tokens.js';
 import { testClock } from '../fixtures/clock.js';
 import { waitFor } from '../fixtures/net.js';
+import { startFrontend } from '../fixtures/frontend.js';
+import { upgradeStatus } from '../fixtures/ws-client.js';
 import { createRedisStore } from '../../src/session/redis-store.js';
 
 const me = async (gw: Gateway, browser: Browser) => {
@@ -202,4 +204,17 @@ t.test('two instances on Redis agree: the session and its provider, and a back-c
   t.equal((await two.call(bob, '/corp-only/x')).status, 403, 'and the same restriction');
   t.equal((await backchannel(two, logoutToken(partners, { sub: 'bob' }))).status, 200);
   t.equal((await me(one, bob)).status, 401, 'a back-channel logout on one instance ends it on the other');
+});
+
+t.test("a WebSocket route restricted to corp refuses the upgrade of partners' session (403), the upstream never sees it", async (t) => {
+  const frontend = await startFrontend();
+  const stack = await startTwoProviders({ routes: [{ prefix: '/api' }, { prefix: '/ws', upstream: frontend.url, websocket: true, providers: ['corp'] }] });
+  t.teardown(async () => { await stack.close(); await frontend.close(); });
+  const { gw } = stack;
+  const wsUrl = `${gw.url.replace(/^http/, 'ws')}/ws/live`;
+  const alice = await loggedIn(gw, 'alice');
+  const bob = await loggedIn(gw, 'bob', 'partners');
+  t.equal(await upgradeStatus(wsUrl, { cookie: bob.cookieHeader(gw.url), origin: gw.url }), 403, "partners' session: 403");
+  t.equal(frontend.upgrades.length, 0, 'no upgrade reached the upstream');
+  t.equal(await upgradeStatus(wsUrl, { cookie: alice.cookieHeader(gw.url), origin: gw.url }), 101, "corp's session upgrades");
 });
