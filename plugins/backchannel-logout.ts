@@ -1,5 +1,7 @@
-// POST /auth/backchannel-logout (src/logout/backchannel.ts): 200 on success
-// (an unknown sid ends nothing and is still 200), 400 for any invalid token,
+// POST /auth/backchannel-logout (src/logout/backchannel.ts): the provider
+// whose issuer the token names, its sessions only. 200 on success
+// (an unknown sid ends nothing and is still 200), 400 for any invalid token
+// (an unknown issuer too),
 // 503 when the store fails or the provider's keys cannot be fetched to verify
 // the token (the provider may retry; logged, and counted as `unavailable`);
 // every answer with Cache-Control: no-store. The body is form-encoded as the
@@ -29,13 +31,17 @@ export default async function backchannelLogoutRoute(fastify: FastifyInstance, {
   fastify.post('/auth/backchannel-logout', { onRequest: noStore }, async (request, reply) => {
     const { sessions } = fastify;
     try {
-      const { ended, by } = await backchannelLogout((request.body as Record<string, unknown> | undefined)?.logout_token, {
-        provider: () => fastify.readyProvider(), clientId: config.clientId, store: sessions.store, guard: (op) => sessions.guard(request, op), clock,
+      const { ended, by, provider } = await backchannelLogout((request.body as Record<string, unknown> | undefined)?.logout_token, {
+        provider: (iss) => {
+          const p = fastify.providers.byIssuer(iss);
+          return p && fastify.readyProvider({ provider: p.name });
+        },
+        defaultProvider: config.defaultProvider, store: sessions.store, guard: (op) => sessions.guard(request, op), clock,
       });
       fastify.metrics.backchannelLogouts.inc({ outcome: 'ok' });
       // their event streams and WebSockets, on every instance
       await watch.announceKeys(ended, { type: 'ended', reason: 'backchannel' }).catch((e: Error) => request.log.warn({ reason: e.message }, 'session event not published'));
-      request.log.info({ ended: ended.length, by }, 'back-channel logout');
+      request.log.info({ ended: ended.length, by, provider }, 'back-channel logout');
       return reply.code(200).send({});
     } catch (e) {
       if (e instanceof ProviderDown) {

@@ -41,12 +41,12 @@ export default async function eventsRoute(fastify: FastifyInstance, { config, wa
     reply.hijack();
     const stream = streams.open(id, reply.raw, () => stop());
     request.log.info({ streams: streams.size }, 'event stream opened');
-    stream.send('session', describeSession(session, request.sessionExpiresAt, sessions.absoluteExpiresAt(session)));
+    stream.send('session', describeSession(session, request.sessionExpiresAt, sessions.absoluteExpiresAt(session), fastify.providers.default.name));
     send = (e) => {
       if (e.type === 'ended') stream.send('ended', { reason: e.reason }, true);
       else if (e.type === 'refreshed') stream.send('refreshed', { accessTokenExpiresAt: e.accessTokenExpiresAt });
       else if (e.type === 'expiring') stream.send('expiring', { expiresAt: e.expiresAt });
-      else stream.send('session', describeSession(e.data, e.expiresAt, sessions.absoluteExpiresAt(e.data)));
+      else stream.send('session', describeSession(e.data, e.expiresAt, sessions.absoluteExpiresAt(e.data), fastify.providers.default.name));
     };
     for (const e of early) send(e);
   });

@@ -1,11 +1,15 @@
 // The login's two routes (src/login/):
-// - GET /auth/login?returnTo=/path[&prompt=none|login|consent|select_account]
+// - GET /auth/login?returnTo=/path[&provider=NAME][&prompt=none|login|consent|select_account]
 //   [&acr_values=a%20b][&max_age=n] (a step-up, src/login/step-up.ts):
-//   a 302 to the provider's authorization endpoint (prompt=none: a silent
+//   a 302 to the provider's authorization endpoint: `provider`'s (400
+//   unknown_provider when there is none of that name; 503 while it is not
+//   loaded), else, for a step-up or a silent login of a browser with a
+//   session, the session's provider, else the default one (prompt=none: a silent
 //   login, src/login/silent.ts); the login's state, nonce, PKCE verifier and returnTo go into the
 //   pending-login cookie (encrypted, HttpOnly, SameSite=Lax, ten minutes), not
 //   into the session store;
-// - GET /auth/callback: completes the login, starts a new session and
+// - GET /auth/callback: completes the login at the provider the login's state
+//   names (src/login/complete.ts), starts a new session and
 //   redirects to the login's returnTo. Any failure is a short HTML page and no
 //   session. A state is spent once: it leaves the cookie, and the store
 //   remembers it (a replay with a copy of the old cookie is refused before
@@ -16,10 +20,13 @@ import type { Clock } from '../src/clock.js';
 import { safeReturnTo } from '../src/login/return-to.js';
 import { createLoginStateCodec, newPendingLogin, spentStateKey, LOGIN_TTL_S, SPENT_STATE_TTL_S, type PendingLogin } from '../src/login/state.js';
 import { authorizationRedirect } from '../src/login/pushed-request.js';
-import { checkCallback, completeLogin, LoginError, loginFailurePage, type CallbackQuery } from '../src/login/complete.js';
+import { callbackProvider, checkCallback, completeLogin, LoginError, loginFailurePage, type CallbackQuery } from '../src/login/complete.js';
 import { silentFailure, PROMPTS } from '../src/login/silent.js';
+import { wantsHtml } from '../src/http/pages.js';
 import { stepUpQuery } from '../src/login/step-up.js';
-import { ProviderUnavailable, publicError } from '../src/http/errors.js';
+import { ProviderUnavailable, UnknownProvider, publicError } from '../src/http/errors.js';
+
+interface LoginQuery { returnTo?: string; prompt?: string; acr_values?: string; max_age?: string; provider?: string }
 
 export const NO_STORE = { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' };
 
@@ -32,7 +39,16 @@ export default async function loginRoutes(fastify: FastifyInstance, { config, cl
     else reply.clearCookie(config.loginCookieName, cookieOptions);
   };
 
-  fastify.get<{ Querystring: { returnTo?: string; prompt?: string; acr_values?: string; max_age?: string } }>('/auth/login', async (request, reply) => {
+  /** The provider a login goes to, by name, or an error answer. */
+  const loginProvider = async (request: FastifyRequest<{ Querystring: LoginQuery }>, again: boolean) => {
+    const named = request.query.provider;
+    if (named !== undefined) return typeof named === 'string' ? fastify.providers.get(named) : undefined;
+    // a step-up or a silent login asks again of the provider the user is signed in with
+    const session = again && fastify.sessions.hasCookie(request) ? await fastify.sessions.load(request, { slide: false }) : undefined;
+    return session ? fastify.providers.ofSession(session) : fastify.providers.default;
+  };
+
+  fastify.get<{ Querystring: LoginQuery }>('/auth/login', async (request, reply) => {
     reply.headers(NO_STORE);
     const { prompt } = request.query;
     if (prompt !== undefined && (typeof prompt !== 'string' || !PROMPTS.has(prompt))) {
@@ -40,17 +56,23 @@ export default async function loginRoutes(fastify: FastifyInstance, { config, cl
     }
     const stepUp = stepUpQuery(request.query);
     if (stepUp === 'bad') return reply.code(400).type('text/html; charset=utf-8').send(loginFailurePage('bad_step_up'));
+    const chosen = await loginProvider(request, prompt === 'none' || stepUp.acrValues !== undefined || stepUp.maxAge !== undefined);
+    if (!chosen) {
+      const { status, error } = publicError(new UnknownProvider());
+      if (wantsHtml(request.headers.accept)) return reply.code(status).type('text/html; charset=utf-8').send(loginFailurePage(error));
+      return reply.code(status).type('application/json').send({ error });
+    }
     // 503 JSON until the metadata loads, for a navigation as for a fetch
-    const provider = fastify.provider.current();
+    const provider = chosen.current();
     if (!provider) {
       const { status, error } = publicError(new ProviderUnavailable());
       return reply.code(status).type('application/json').send({ error });
     }
-    const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin), clock.now() / 1000, prompt, stepUp);
+    const login = newPendingLogin(safeReturnTo(request.query.returnTo, config.publicOrigin), clock.now() / 1000, prompt, stepUp, provider.name);
     // pushed first (PAR): a push that fails sets no cookie
-    const location = await authorizationRedirect(config, provider, login);
+    const location = await authorizationRedirect(provider.config, provider, login);
     keep(reply, [login, ...pending(request)]);
-    request.log.debug({ returnTo: login.returnTo }, 'login started');
+    request.log.debug({ returnTo: login.returnTo, provider: provider.name }, 'login started');
     return reply.redirect(location, 302);
   });
 
@@ -65,17 +87,19 @@ export default async function loginRoutes(fastify: FastifyInstance, { config, cl
         request.log.info({ reason: silent.code }, 'silent login not possible');
         return reply.redirect(silent.location, 302);
       }
-      const provider = fastify.readyProvider();
-      const { login, rest, code } = checkCallback(request.query, pending(request), provider);
+      // the login's own provider completes it (a login without one: the default's); 503 while it is not loaded
+      const list = pending(request);
+      const provider = fastify.readyProvider({ provider: callbackProvider(request.query, list) });
+      const { login, rest, code } = checkCallback(request.query, list, provider);
       // the state is spent whatever happens next: a replayed callback finds nothing
       keep(reply, rest);
       const store = fastify.sessions.store;
       const fresh = await fastify.sessions.guard(request, () => store.remember(spentStateKey(login.state), SPENT_STATE_TTL_S));
       if (!fresh) throw new LoginError('state_replayed');
-      const data = await completeLogin(config, provider, login, code, clock);
+      const data = await completeLogin(provider.config, provider, login, code, clock);
       await fastify.startSession(request, reply, data);
       fastify.metrics.logins.inc();
-      request.log.info({ sub: data.sub }, 'login completed');
+      request.log.info({ sub: data.sub, provider: provider.name }, 'login completed');
       return reply.redirect(`${config.publicOrigin}${login.returnTo}`, 302);
     } catch (e) {
       if (!(e instanceof LoginError)) throw e;

@@ -10,6 +10,6 @@ export default async function meRoute(fastify: FastifyInstance) {
     reply.header('cache-control', 'no-store');
     const session = await fastify.sessions.load(request, { slide: request.query.slide !== 'false' });
     if (!session) throw new Unauthenticated();
-    return describeSession(session, request.sessionExpiresAt, fastify.sessions.absoluteExpiresAt(session));
+    return describeSession(session, request.sessionExpiresAt, fastify.sessions.absoluteExpiresAt(session), fastify.providers.default.name);
   });
 }

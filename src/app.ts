@@ -11,7 +11,7 @@ import type { SessionStore } from './session/store.js';
 import { systemClock, type Clock } from './clock.js';
 import { createStore } from './session/factory.js';
 import { createSessions } from './session/sessions.js';
-import { startProvider } from './oidc/provider.js';
+import { startProviders } from './oidc/providers.js';
 import { createTokens } from './tokens/policies.js';
 import type { RefreshTimings } from './tokens/refresh.js';
 import { createMetrics } from './ops/metrics.js';
@@ -98,10 +98,10 @@ export async function gateway(fastify: FastifyInstance, { config, live = liveCon
 
   // the gateway's parts (src/), then the Fastify adapters that serve them (plugins/)
   const counters = createMetrics(() => store.size?.());
-  const start = () => startProvider(config, log, { clock, deadlineMs: timings.providerDeadlineMs });
-  const provider = tracing ? tracing.within(start) : start(); // the discovery's spans
+  const start = () => startProviders(config, log, { clock, deadlineMs: timings.providerDeadlineMs });
+  const providers = tracing ? tracing.within(start) : start(); // the discovery's spans
   const sessions = createSessions({ config, store, metrics: counters, clock });
-  const tokens = createTokens({ config, sessions, provider, metrics: counters, clock, refreshTimings: timings });
+  const tokens = createTokens({ config, sessions, providers, metrics: counters, clock, refreshTimings: timings });
   const proxy = createProxy({
     config, log, metrics: counters, tokens, limits,
     closing: () => fastify.draining.closing,
@@ -123,7 +123,7 @@ export async function gateway(fastify: FastifyInstance, { config, live = liveCon
   else fastify.addHook('onRequest', (request, _reply, done) => { request.cookies ??= fastify.parseCookie(request.headers.cookie ?? ''); done(); });
   await fastify.register(metrics, { config, metrics: counters, clusterWorker: cluster.isWorker });
   await fastify.register(reload, { config, live, metrics: counters });
-  await fastify.register(oidc, { provider });
+  await fastify.register(oidc, { providers });
   await fastify.register(session, { sessions });
   await fastify.register(csrf, { config });
 
@@ -133,7 +133,7 @@ export async function gateway(fastify: FastifyInstance, { config, live = liveCon
   await fastify.register(jwks, { config });
   await fastify.register(me);
   await fastify.register(events, { config, watch, limits: streams });
-  await fastify.register(logout, { config });
+  await fastify.register(logout);
   await fastify.register(backchannelLogout, { config, clock, watch });
   await fastify.register(apiProxy, { config, live, proxy, dispatcher });
   // the SPA's front door (one of the two, or neither: unknown paths stay 404)

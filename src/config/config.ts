@@ -1,27 +1,35 @@
 // The configuration: the environment (and `.env`) validated against the one
 // schema (schema.ts), then normalised into the Config the plugins use: the
-// provider (provider.ts), the routes (routes.ts), TRUST_PROXY
+// providers (provider.ts for the environment form's one, providers.ts for
+// BFF_CONFIG's named ones), the routes (routes.ts), TRUST_PROXY
 // (trust-proxy.ts). A missing or malformed value throws a ConfigError whose
 // message is one line that names the variable.
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { CONFIG_VARIABLES, validateEnv, type Env } from './schema.js';
 import { ConfigError, checkStaticDir, httpUrl } from './checks.js';
-import { clientSecret, providerForm, type ProviderEndpoints } from './provider.js';
+import { providerSettings, type ProviderSettings } from './provider.js';
+import { ENV_PROVIDER, fileProviders, type FileProviders } from './providers.js';
 import { parseTrustProxy, type TrustProxy } from './trust-proxy.js';
 import { parseRoutes, RoutesError, type Route } from './routes.js';
-import { readFileConfig } from './file.js';
-import { loadAssurance, type Assurance } from './assurance.js';
+import { checkRouteProviders, readFileDocument, routesOf } from './file.js';
 import { cookieName, LOGIN_COOKIE, SESSION_COOKIE } from './cookies.js';
 import { redisTopology } from './redis.js';
 import type { RedisTopology } from '../session/redis-connection.js';
 import { parseWorkers } from './workers.js';
 import { tracingSettings, type TracingSettings } from './tracing.js';
-import { loadPreset, type PresetSettings } from './preset.js';
 
 export { ConfigError };
 
-export interface Config {
+export type { ProviderSettings };
+
+/**
+ * The configuration. Its provider settings (issuer … postLogoutRedirectUri)
+ * are the default provider's; `providers` holds every provider's, by name
+ * (the environment form alone: one, named `default`). Code that serves a
+ * session reads its own provider's (src/oidc/providers.ts), never these.
+ */
+export interface Config extends ProviderSettings {
   port: number;
   host: string;
   publicUrl: URL;
@@ -31,19 +39,10 @@ export interface Config {
   secureCookies: boolean;
   cookieName: string;
   loginCookieName: string;
-  /** Discovery at OIDC_ISSUER, or the explicit endpoints of the OAUTH_* form. */
-  issuer?: string;
-  endpoints?: ProviderEndpoints;
-  clientId: string;
-  /** undefined with private_key_jwt (the client authenticates with its key). */
-  clientSecret?: string;
-  /** Client authentication, PAR, request objects, DPoP, the FAPI 2.0 profile. */
-  assurance: Assurance;
-  scopes: string[];
-  audience?: string;
-  resource?: string;
-  /** The provider preset (OIDC_PRESET and its settings: src/config/preset.ts). */
-  preset: PresetSettings;
+  /** Every provider's settings, by name. */
+  providers: Record<string, ProviderSettings>;
+  /** The provider of a login without `?provider=` (and of sessions that name none). */
+  defaultProvider: string;
   /** The first route's upstream (API_UPSTREAM without BFF_CONFIG). */
   apiUpstream: string;
   /** The first route's prefix (API_PREFIX without BFF_CONFIG). */
@@ -65,7 +64,6 @@ export interface Config {
   csrfHeader: string;
   trustProxy: TrustProxy;
   upstreamTimeoutMs: number;
-  postLogoutRedirectUri: string;
   logLevel: Env['LOG_LEVEL'];
   metricsPort?: number;
   bffConfig?: string;
@@ -87,11 +85,11 @@ const ENV_ROUTE: Record<string, string> = { 'routes[0].prefix': 'API_PREFIX', 'r
  * The routes: BFF_CONFIG's file, or (never both) the one route of API_PREFIX
  * and API_UPSTREAM, which the file's parser checks by the same rules.
  */
-function loadRoutes(e: Env, given: Record<string, string>): Route[] {
+function loadRoutes(e: Env, given: Record<string, string>, doc: unknown): Route[] {
   if (e.BFF_CONFIG) {
     const both = ['API_UPSTREAM', 'API_PREFIX'].find((k) => given[k] !== undefined);
     if (both) throw new ConfigError('BFF_CONFIG', `replaces API_UPSTREAM and API_PREFIX: set either BFF_CONFIG or ${both}, not both`);
-    return readFileConfig(e.BFF_CONFIG).routes;
+    return routesOf(doc);
   }
   if (!e.API_UPSTREAM) throw new ConfigError('API_UPSTREAM', 'is required (or BFF_CONFIG)');
   try {
@@ -100,6 +98,28 @@ function loadRoutes(e: Env, given: Record<string, string>): Route[] {
     if (err instanceof RoutesError) throw new ConfigError(ENV_ROUTE[err.where] ?? 'API_UPSTREAM', err.reason);
     throw err;
   }
+}
+
+/**
+ * The providers: BFF_CONFIG's when it lists some, else the environment
+ * form's one (`default`); every route's `providers` must name them.
+ */
+function loadProviders(e: Env, given: Record<string, string>, env: Record<string, string | undefined>, doc: unknown, routes: Route[], publicOrigin: string): FileProviders {
+  const file = (doc ?? {}) as { providers?: unknown; defaultProvider?: unknown };
+  if (file.defaultProvider !== undefined && file.providers === undefined) throw new ConfigError('BFF_CONFIG', 'defaultProvider needs providers');
+  const loaded = file.providers !== undefined
+    ? fileProviders(file, given, env, publicOrigin)
+    : { providers: { [ENV_PROVIDER]: providerSettings(e, publicOrigin) }, defaultProvider: ENV_PROVIDER };
+  // GET /auth/jwks serves the union of the client keys: one kid, one key
+  const kids = new Map<string, string>();
+  for (const [name, { assurance: { clientKey: key } }] of Object.entries(loaded.providers)) {
+    if (!key) continue;
+    const jwk = JSON.stringify(key.publicJwk);
+    if ((kids.get(key.kid) ?? jwk) !== jwk) throw new ConfigError('BFF_CONFIG', `providers.${name}.clientKeyFile has the kid ${key.kid} of another provider's different key`);
+    kids.set(key.kid, jwk);
+  }
+  checkRouteProviders(routes, Object.keys(loaded.providers));
+  return loaded;
 }
 
 /** The variables of `.env` in the working directory (none when there is no such file). */
@@ -132,15 +152,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const sessionSecrets = e.SESSION_SECRET.split(',').map((s) => s.trim());
   if (sessionSecrets.some((s) => s.length < 32)) throw new ConfigError('SESSION_SECRET', 'each secret must be at least 32 characters');
 
-  const assurance = loadAssurance(e);
-  if (assurance.par === 'always' && !e.OIDC_ISSUER) {
-    throw new ConfigError(assurance.profile ? 'OIDC_PROFILE' : 'OIDC_PAR', 'needs OIDC_ISSUER: the pushed authorization request endpoint comes from discovery');
-  }
-  const routes = loadRoutes(e, data);
+  const doc = e.BFF_CONFIG ? readFileDocument(e.BFF_CONFIG) : undefined;
+  const routes = loadRoutes(e, data, doc);
   const apiPrefix = routes[0].prefix;
-
-  const scopes = e.OIDC_SCOPES.split(/\s+/).filter(Boolean);
-  const postLogout = e.POST_LOGOUT_REDIRECT_URI ? httpUrl('POST_LOGOUT_REDIRECT_URI', e.POST_LOGOUT_REDIRECT_URI).href : `${publicUrl.origin}/`;
+  const { providers, defaultProvider } = loadProviders(e, data, merged, doc, routes, publicUrl.origin);
   const redis = redisTopology(e);
   if (e.FRONTEND_UPSTREAM) httpUrl('FRONTEND_UPSTREAM', e.FRONTEND_UPSTREAM);
   if (e.STATIC_DIR && e.FRONTEND_UPSTREAM) throw new ConfigError('STATIC_DIR', 'set either STATIC_DIR or FRONTEND_UPSTREAM, not both');
@@ -148,7 +163,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.CONTENT_SECURITY_POLICY && !staticDir) throw new ConfigError('CONTENT_SECURITY_POLICY', 'applies only to the files STATIC_DIR serves; set STATIC_DIR or remove it');
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) throw new ConfigError('METRICS_PORT', 'must differ from PORT');
   const workers = parseWorkers(e.WORKERS, e.SESSION_STORE);
-  const provider = providerForm(e);
 
   return {
     port: e.PORT,
@@ -159,14 +173,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secureCookies,
     cookieName: cookieName(SESSION_COOKIE, secureCookies),
     loginCookieName: cookieName(LOGIN_COOKIE, secureCookies),
-    ...provider,
-    clientId: e.OIDC_CLIENT_ID,
-    clientSecret: assurance.clientAuth === 'private_key_jwt' ? undefined : clientSecret(e),
-    assurance,
-    scopes,
-    audience: e.OIDC_AUDIENCE,
-    resource: e.OIDC_RESOURCE,
-    preset: loadPreset(e, provider),
+    ...providers[defaultProvider],
+    providers,
+    defaultProvider,
     apiUpstream: routes[0].upstream,
     routes,
     apiPrefix,
@@ -180,7 +189,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     csrfHeader: e.CSRF_HEADER.toLowerCase(),
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     upstreamTimeoutMs: Math.round(e.UPSTREAM_TIMEOUT * 1000),
-    postLogoutRedirectUri: postLogout,
     logLevel: e.LOG_LEVEL,
     metricsPort: e.METRICS_PORT,
     bffConfig: e.BFF_CONFIG,

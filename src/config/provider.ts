@@ -1,9 +1,61 @@
-// The provider of the environment form: discovery at OIDC_ISSUER, or the
-// explicit OAUTH_* endpoints of a plain OAuth 2.0 provider; and the client
-// secret, given directly or as a file (Docker secrets).
+// One provider's settings, read from the environment form's variables:
+// discovery at OIDC_ISSUER, or the explicit OAUTH_* endpoints of a plain
+// OAuth 2.0 provider; the client and its secret (given directly or as a file,
+// Docker secrets); its assurance (assurance.ts); scopes, audience, resource
+// and where logout returns. The file form (providers.ts) translates each of
+// its providers into these variables and reads it with the same function.
 import { readFileSync } from 'node:fs';
 import { ConfigError, httpUrl } from './checks.js';
 import type { Env } from './schema.js';
+import { loadAssurance, type Assurance } from './assurance.js';
+import { loadPreset, type PresetSettings } from './preset.js';
+
+/** Everything that differs between providers (Config holds the default provider's at its top level too). */
+export interface ProviderSettings {
+  /** Discovery at OIDC_ISSUER, or the explicit endpoints of the OAUTH_* form. */
+  issuer?: string;
+  endpoints?: ProviderEndpoints;
+  clientId: string;
+  /** undefined with private_key_jwt (the client authenticates with its key). */
+  clientSecret?: string;
+  /** Client authentication, PAR, request objects, DPoP, the FAPI 2.0 profile. */
+  assurance: Assurance;
+  scopes: string[];
+  audience?: string;
+  resource?: string;
+  postLogoutRedirectUri: string;
+  /** The provider preset (OIDC_PRESET and its settings: src/config/preset.ts). */
+  preset: PresetSettings;
+}
+
+/** The variables of one provider: the file form refuses them when it lists its own providers. */
+export const PROVIDER_VARIABLES = [
+  'OIDC_ISSUER', 'OAUTH_AUTHORIZATION_URL', 'OAUTH_TOKEN_URL', 'OAUTH_USERINFO_URL', 'OAUTH_REVOCATION_URL', 'OAUTH_END_SESSION_URL',
+  'OAUTH_JWKS_URL', 'OAUTH_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_CLIENT_SECRET_FILE', 'OIDC_CLIENT_AUTH_METHOD',
+  'OIDC_CLIENT_KEY_FILE', 'OIDC_PAR', 'OIDC_REQUEST_OBJECT', 'OIDC_DPOP', 'OIDC_DPOP_KEY_FILE', 'OIDC_PROFILE', 'OIDC_SCOPES',
+  'OIDC_AUDIENCE', 'OIDC_RESOURCE', 'POST_LOGOUT_REDIRECT_URI', 'OIDC_PRESET', 'OIDC_ALLOWED_TENANTS', 'OIDC_LOGOUT_ID_TOKEN_HINT',
+] as const;
+
+/** One provider's settings from (validated) variables; throws ConfigError naming the variable. */
+export function providerSettings(e: Env, publicOrigin: string): ProviderSettings {
+  if (!e.OIDC_CLIENT_ID) throw new ConfigError('OIDC_CLIENT_ID', 'is required');
+  const assurance = loadAssurance(e);
+  if (assurance.par === 'always' && !e.OIDC_ISSUER) {
+    throw new ConfigError(assurance.profile ? 'OIDC_PROFILE' : 'OIDC_PAR', 'needs OIDC_ISSUER: the pushed authorization request endpoint comes from discovery');
+  }
+  const form = providerForm(e);
+  return {
+    ...form,
+    clientId: e.OIDC_CLIENT_ID,
+    clientSecret: assurance.clientAuth === 'private_key_jwt' ? undefined : clientSecret(e),
+    assurance,
+    scopes: e.OIDC_SCOPES.split(/\s+/).filter(Boolean),
+    audience: e.OIDC_AUDIENCE,
+    resource: e.OIDC_RESOURCE,
+    postLogoutRedirectUri: e.POST_LOGOUT_REDIRECT_URI ? httpUrl('POST_LOGOUT_REDIRECT_URI', e.POST_LOGOUT_REDIRECT_URI).href : `${publicOrigin}/`,
+    preset: loadPreset(e, form),
+  };
+}
 
 export interface ProviderEndpoints {
   authorizationUrl: string;

@@ -13,6 +13,8 @@
 //   fragment or credentials;
 // - no header value can carry CR or LF, and the gateway's own headers
 //   (Authorization, Cookie, Host, hop-by-hop, X-Forwarded-*) cannot be set;
+// - `providers: [names]` lets only sessions of those providers through (403
+//   provider_not_allowed otherwise); config.ts checks the names exist;
 // - every error is one line: `BFF_CONFIG: routes[1].token must be one of ...`.
 // @see https://www.rfc-editor.org/rfc/rfc8707 (resource indicators)
 import { readFileSync } from 'node:fs';
@@ -49,10 +51,14 @@ export const RouteSchema = Type.Object({
   websocket: Type.Optional(Type.Boolean()),
   acr: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: ACR_VALUE }), { minItems: 1, maxItems: 10 })),
   maxAge: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000 })),
+  providers: Type.Optional(Type.Array(Str(), { minItems: 1 })),
 }, { additionalProperties: false });
 
 export const BffConfigSchema = Type.Object({
   routes: Type.Array(RouteSchema, { minItems: 1 }),
+  // read by src/config/providers.ts (each provider is read as the environment form's variables)
+  providers: Type.Optional(Type.Unknown()),
+  defaultProvider: Type.Optional(Type.Unknown()),
 }, { additionalProperties: false });
 
 export type RouteInput = Static<typeof RouteSchema>;
@@ -75,6 +81,8 @@ export interface Route {
   acr?: string[];
   /** Step-up: the user authenticated at most this many seconds ago. */
   maxAge?: number;
+  /** Only sessions of these providers (by name); undefined: any. */
+  providers?: string[];
 }
 
 /** A problem in the file: `where` is the path inside it (`routes[1].token`). */
@@ -150,6 +158,9 @@ export function parseRoutes(doc: unknown): Route[] {
     if ((r.acr || r.maxAge !== undefined) && token !== 'user' && token !== 'optional' && token !== 'exchange') {
       throw new RoutesError(`${at}.${r.acr ? 'acr' : 'maxAge'}`, 'needs the user\'s token (token user, optional or exchange)');
     }
+    if (r.providers && token !== 'user' && token !== 'optional' && token !== 'exchange') {
+      throw new RoutesError(`${at}.providers`, 'needs the user\'s token (token user, optional or exchange)');
+    }
     if (token === 'exchange' && !r.audience && !r.resource) {
       throw new RoutesError(`${at}.token`, 'is exchange: audience or resource names the token wanted');
     }
@@ -171,12 +182,13 @@ export function parseRoutes(doc: unknown): Route[] {
       websocket: r.websocket ?? false,
       ...(r.acr ? { acr: r.acr } : {}),
       ...(r.maxAge !== undefined ? { maxAge: r.maxAge } : {}),
+      ...(r.providers ? { providers: [...new Set(r.providers)] } : {}),
     };
   });
 }
 
-/** Reads BFF_CONFIG (JSON, or YAML for .yaml/.yml, either one parsed by content otherwise). Throws RoutesError. */
-export function readRoutesFile(path: string): Route[] {
+/** Reads BFF_CONFIG (JSON or YAML, one parser for both) as a document. Throws RoutesError. */
+export function readBffFile(path: string): unknown {
   let text: string;
   try { text = readFileSync(path, 'utf8'); } catch (e) {
     throw new RoutesError('', `cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}): ${path}`);
@@ -189,7 +201,7 @@ export function readRoutesFile(path: string): Route[] {
     const line = (e as { linePos?: Array<{ line: number }> }).linePos?.[0]?.line;
     throw new RoutesError('', `is not valid JSON or YAML${line ? ` (line ${line})` : ''}: ${path}`);
   }
-  return parseRoutes(doc);
+  return doc;
 }
 
 /** Whether a request URL is under one of the routes' prefixes. */

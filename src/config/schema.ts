@@ -27,7 +27,8 @@ export const ConfigSchema = Type.Object({
   OAUTH_END_SESSION_URL: Type.Optional(Str({ description: 'that form: the end-session endpoint' })),
   OAUTH_JWKS_URL: Type.Optional(Str({ description: 'that form: the keys that verify ID tokens or JWT access tokens' })),
   OAUTH_ISSUER: Type.Optional(Str({ description: 'that form: the issuer the tokens must name' })),
-  OIDC_CLIENT_ID: Str({ description: 'the client registered at the provider' }),
+  // required by the environment form (src/config/provider.ts), not when BFF_CONFIG lists providers
+  OIDC_CLIENT_ID: Type.Optional(Str({ description: 'the client registered at the provider', shownDefault: 'required, unless BFF_CONFIG lists providers' })),
   OIDC_CLIENT_SECRET: Type.Optional(Str({ description: 'the client secret; not with private_key_jwt', shownDefault: 'this or OIDC_CLIENT_SECRET_FILE required, unless private_key_jwt' })),
   OIDC_CLIENT_SECRET_FILE: Type.Optional(Str({ description: 'a file holding the client secret (Docker secrets)' })),
   OIDC_CLIENT_AUTH_METHOD: Type.Optional(OneOf(['client_secret_basic', 'client_secret_post', 'private_key_jwt'], { description: 'client authentication', shownDefault: 'client_secret_basic' })),

@@ -75,3 +75,7 @@ export function stepUpRequired(details: Record<string, unknown>) {
 export const TokenExchangeRefused = define('BFF_TOKENS_EXCHANGE_REFUSED', 'the identity provider refused the token exchange', 403, 'token_exchange_refused');
 /** A session (or this instance) has as many event streams open as it may (src/http/event-stream.ts). */
 export const TooManyStreams = define('BFF_EVENTS_TOO_MANY_STREAMS', 'too many event streams open', 429, 'too_many_streams');
+/** The route admits only sessions of other providers (BFF_CONFIG routes[].providers). */
+export const ProviderNotAllowed = define('BFF_PROXY_PROVIDER_NOT_ALLOWED', 'this route does not serve sessions of this provider', 403, 'provider_not_allowed');
+/** `/auth/login?provider=` names no configured provider. */
+export const UnknownProvider = define('BFF_LOGIN_UNKNOWN_PROVIDER', 'no provider of this name', 400, 'unknown_provider');

@@ -1,9 +1,11 @@
 // The callback's protocol work, step by step, each failure a LoginError with
 // a reason (for logs and metrics), never the provider's own text:
 // 1. the provider's `error` answer ends here (its description is not shown);
-// 2. `state` matches a pending login of this browser (constant time);
-// 3. RFC 9207: `iss` equals the issuer when the provider advertises it
-//    (and whenever it is sent), before any token request;
+// 2. `state` matches a pending login of this browser (constant time); the
+//    login names its provider, and only that provider completes it (a state
+//    minted for one provider never completes at another: mix-up);
+// 3. RFC 9207: `iss` equals that provider's issuer when it advertises the
+//    parameter (and whenever it is sent), before any token request;
 // 4. the code is exchanged with the PKCE verifier;
 // 5. the ID token is verified (OIDC Core 3.1.3.7) with the login's nonce;
 // 6. userinfo (OpenID's, called only with the openid scope, OIDC Core 5.3;
@@ -44,6 +46,7 @@ const MESSAGES: Record<string, string> = {
   acr_not_met: 'The identity provider did not confirm the stronger sign-in this page needs.',
   auth_time_not_met: 'The identity provider did not confirm a recent enough sign-in.',
   provider_unavailable: 'The identity provider is not reachable right now. Please try again in a moment.',
+  unknown_provider: 'This sign-in option does not exist.',
 };
 
 /** The short HTML page of a failed login (the callback is a browser navigation). */
@@ -70,7 +73,15 @@ export interface CallbackQuery {
   error?: unknown;
 }
 
-/** Steps 1-3: which pending login this callback completes. */
+/**
+ * The provider a callback's login was sent to (undefined: the default), to be
+ * loaded before checkCallback: the state is looked up, nothing is spent.
+ */
+export function callbackProvider(query: CallbackQuery, pending: PendingLogin[]): string | undefined {
+  return typeof query.state === 'string' && query.state ? takePending(pending, query.state).match?.provider : undefined;
+}
+
+/** Steps 1-3: which pending login this callback completes at `provider` (the login's own: callbackProvider). */
 export function checkCallback(query: CallbackQuery, pending: PendingLogin[], provider: ReadyProvider): { login: PendingLogin; rest: PendingLogin[]; code: string } {
   for (const [k, v] of Object.entries(query)) {
     if (Array.isArray(v)) throw new LoginError('duplicate_parameter', LoginFailed, k);
@@ -81,6 +92,8 @@ export function checkCallback(query: CallbackQuery, pending: PendingLogin[], pro
   if (!pending.length) throw new LoginError('no_pending_login');
   const { match, rest } = takePending(pending, query.state);
   if (!match) throw new LoginError('state_mismatch');
+  // mix-up: a login sent to one provider never completes at another
+  if (match.provider !== undefined && match.provider !== provider.name) throw new LoginError('provider_mismatch');
   const issuer = provider.issuer;
   if (issuer && (provider.issRequired || query.iss !== undefined) && !provider.quirks.callbackIssuer(query.iss)) {
     throw new LoginError('issuer_mismatch');
@@ -135,6 +148,7 @@ export async function completeLogin(config: Config, provider: ReadyProvider, log
   const sub = identity.sub;
   if (typeof sub !== 'string' || !sub) throw new LoginError('no_subject');
   return {
+    provider: provider.name,
     sub,
     sid: typeof idClaims?.sid === 'string' ? idClaims.sid : undefined,
     user: userClaims(atClaims, idClaims, info),

@@ -26,11 +26,14 @@ export interface PendingLogin {
   /** A step-up's `acr_values` (space-separated) and `max_age`: the callback checks the ID token against them. */
   acrValues?: string;
   maxAge?: number;
+  /** The provider this login was sent to (src/oidc/providers.ts): only it can complete it. Undefined: the default. */
+  provider?: string;
 }
 
-/** A new login to `returnTo`, started at `now` (epoch seconds). */
-export function newPendingLogin(returnTo: string, now: number, prompt?: string, stepUp: { acrValues?: string[]; maxAge?: number } = {}): PendingLogin {
+/** A new login to `returnTo` at `provider`, started at `now` (epoch seconds). */
+export function newPendingLogin(returnTo: string, now: number, prompt?: string, stepUp: { acrValues?: string[]; maxAge?: number } = {}, provider?: string): PendingLogin {
   const login: PendingLogin = { state: randomId(32), nonce: randomId(32), verifier: randomId(48), returnTo, exp: Math.floor(now) + LOGIN_TTL_S };
+  if (provider !== undefined) login.provider = provider;
   if (prompt) login.prompt = prompt;
   if (stepUp.acrValues?.length) login.acrValues = stepUp.acrValues.join(' ');
   if (stepUp.maxAge !== undefined) login.maxAge = stepUp.maxAge;

@@ -20,6 +20,10 @@ export const DEFAULT_BACKOFF_MS = 500;
 export const DEFAULT_MAX_BACKOFF_MS = 30_000;
 
 export interface ReadyProvider {
+  /** Its name (BFF_CONFIG's `providers` key; `default` for the environment form). */
+  name: string;
+  /** The configuration as this provider sees it: its own settings over the shared ones. */
+  config: Config;
   metadata: ProviderMetadata;
   /** The issuer ID tokens must carry (undefined: a plain OAuth 2.0 provider without one). */
   issuer?: string;
@@ -38,6 +42,9 @@ export interface ReadyProvider {
 }
 
 export interface Provider {
+  readonly name: string;
+  /** The configuration as this provider sees it (src/oidc/providers.ts forProvider). */
+  readonly config: Config;
   /** The loaded provider, or undefined while discovery has not succeeded. */
   current(): ReadyProvider | undefined;
   /** The reason the provider is not ready, for logs and /readyz. */
@@ -56,7 +63,7 @@ export function wantsOpenId(config: Config): boolean {
  * asymmetric one is accepted (the JWKS key must fit it; `none` and HS* stay
  * refused), so an ES256 or PS256 provider works as well as an RS256 one.
  */
-function prepare(config: Config, metadata: ProviderMetadata, clock: Clock, deadlineMs?: number): ReadyProvider {
+function prepare(name: string, config: Config, metadata: ProviderMetadata, clock: Clock, deadlineMs?: number): ReadyProvider {
   const { assurance } = config;
   const par = assurance.par === 'always' || (assurance.par === 'auto' && metadata.require_pushed_authorization_requests === true);
   // OIDC_PAR=true against a provider without a PAR endpoint: not ready (/readyz 503), retried like discovery
@@ -68,6 +75,8 @@ function prepare(config: Config, metadata: ProviderMetadata, clock: Clock, deadl
   const issuer = config.issuer ?? metadata.issuer;
   const quirks = quirksFor(config.preset, issuer, metadata);
   return {
+    name,
+    config,
     quirks,
     issRequired: fapi2 || metadata.authorization_response_iss_parameter_supported === true,
     dpop: createDpopKeys(assurance, sessionKeyAlg(metadata.dpop_signing_alg_values_supported)),
@@ -80,7 +89,10 @@ function prepare(config: Config, metadata: ProviderMetadata, clock: Clock, deadl
   };
 }
 
-export function startProvider(config: Config, log: FastifyBaseLogger, { backoffMs = DEFAULT_BACKOFF_MS, maxBackoffMs = DEFAULT_MAX_BACKOFF_MS, clock = systemClock, deadlineMs }: { backoffMs?: number; maxBackoffMs?: number; clock?: Clock; deadlineMs?: number } = {}): Provider {
+export interface ProviderOptions { backoffMs?: number; maxBackoffMs?: number; clock?: Clock; deadlineMs?: number; name?: string }
+
+/** Starts one provider (`config`: as this provider sees it, src/oidc/providers.ts): its own discovery, keys and token client. */
+export function startProvider(config: Config, log: FastifyBaseLogger, { backoffMs = DEFAULT_BACKOFF_MS, maxBackoffMs = DEFAULT_MAX_BACKOFF_MS, clock = systemClock, deadlineMs, name = config.defaultProvider }: ProviderOptions = {}): Provider {
   let ready: ReadyProvider | undefined;
   let error: string | undefined = 'discovery has not completed yet';
   let timer: NodeJS.Timeout | undefined;
@@ -91,7 +103,7 @@ export function startProvider(config: Config, log: FastifyBaseLogger, { backoffM
   const settle = (p: ReadyProvider) => { ready = p; error = undefined; resolveLoaded(p); };
 
   if (!config.issuer) {
-    settle(prepare(config, explicitMetadata(config), clock, deadlineMs));
+    settle(prepare(name, config, explicitMetadata(config), clock, deadlineMs));
   } else {
     const issuer = config.issuer;
     let attempt = 0;
@@ -102,14 +114,14 @@ export function startProvider(config: Config, log: FastifyBaseLogger, { backoffM
           acceptIssuer: (advertised) => acceptsDiscoveryIssuer(config.preset.name, issuer, advertised),
         });
         if (stopped) return;
-        settle(prepare(config, metadata, clock, deadlineMs));
-        log.info({ issuer, attempts: attempt + 1, preset: config.preset.name }, 'provider metadata loaded');
+        settle(prepare(name, config, metadata, clock, deadlineMs));
+        log.info({ provider: name, issuer, attempts: attempt + 1, preset: config.preset.name }, 'provider metadata loaded');
       } catch (e) {
         if (stopped) return;
         error = (e as Error).message;
         const delay = Math.min(maxBackoffMs, backoffMs * 2 ** attempt) * (0.8 + Math.random() * 0.4);
         attempt++;
-        log.warn({ issuer, attempt, retryInMs: Math.round(delay), reason: error }, 'provider metadata not loaded; retrying');
+        log.warn({ provider: name, issuer, attempt, retryInMs: Math.round(delay), reason: error }, 'provider metadata not loaded; retrying');
         timer = setTimeout(tryDiscover, delay);
         timer.unref();
       }
@@ -118,6 +130,8 @@ export function startProvider(config: Config, log: FastifyBaseLogger, { backoffM
   }
 
   return {
+    name,
+    config,
     current: () => ready,
     lastError: () => error,
     loaded: () => loaded,

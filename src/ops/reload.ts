@@ -26,7 +26,7 @@ export function reloadFile({ config, live, log, metrics }: { config: Config; liv
   }
   let next;
   try {
-    next = readFileConfig(config.bffConfig);
+    next = readFileConfig(config.bffConfig, Object.keys(config.providers));
   } catch (e) {
     metrics.configReloads.inc({ result: 'failure' });
     log.error((e as Error).message);

@@ -3,7 +3,7 @@
 // oldest are evicted once `maxEntries` is reached, so a flood of logins cannot
 // exhaust memory.
 import { systemClock, type Clock } from '../clock.js';
-import type { Lease, SessionData, SessionStore } from './store.js';
+import { indexKey, indexKeysOf, type Lease, type SessionData, type SessionStore } from './store.js';
 import { releaseWatch } from './release-watch.js';
 import { createLocalBus } from './events.js';
 
@@ -58,8 +58,8 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
     if (s) { s.delete(id); if (!s.size) m.delete(key); }
   };
   const sessions = new ExpiringMap<Entry>(maxEntries, clock, (id, e) => {
-    index(bySid, e.data.sid, id, false);
-    index(bySub, e.data.sub, id, false);
+    index(bySid, e.data.sid && indexKey(e.data.provider, e.data.sid), id, false);
+    index(bySub, e.data.sub && indexKey(e.data.provider, e.data.sub), id, false);
   });
   const seen = new ExpiringMap<true>(maxEntries, clock);
   const leases = new ExpiringMap<symbol>(maxEntries, clock);
@@ -69,8 +69,8 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
   const write = (id: string, data: SessionData, ttlSeconds: number) => {
     const expiresAt = clock.now() + Math.max(0, ttlSeconds) * 1000;
     sessions.set(id, { data: { ...data }, expiresAt }, expiresAt);
-    index(bySid, data.sid, id, true);
-    index(bySub, data.sub, id, true);
+    index(bySid, data.sid && indexKey(data.provider, data.sid), id, true);
+    index(bySub, data.sub && indexKey(data.provider, data.sub), id, true);
   };
   const events = createLocalBus();
   const sweeper = setInterval(() => { sessions.sweep(); seen.sweep(); leases.sweep(); }, sweepMs);
@@ -100,9 +100,9 @@ export function createMemoryStore({ maxEntries = DEFAULT_MAX_ENTRIES, sweepMs = 
       sessions.set(id, e, e.expiresAt);
     },
     async destroy(id) { sessions.delete(id); },
-    async destroyBy({ sid, sub }) {
-      const set = sid ? bySid.get(sid) : sub ? bySub.get(sub) : undefined;
-      const ids = set ? [...set].filter((id) => sessions.get(id)) : [];
+    async destroyBy(query) {
+      const m = query.sid ? bySid : bySub;
+      const ids = [...new Set(indexKeysOf(query).flatMap((key) => [...(m.get(key) ?? [])]))].filter((id) => sessions.get(id));
       for (const id of ids) sessions.delete(id);
       return ids;
     },

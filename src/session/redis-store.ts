@@ -21,10 +21,8 @@
 //   a value read again unchanged is not decrypted again (the last opened value
 //   of each recent key is kept, bounded, in memory: it is the plaintext of a
 //   session this process served a moment ago anyway);
-// - the back-channel index (sid, sub -> session hashes) is a set per key
-//   that lives as long as the longest absolute lifetime of its members (a
-//   touch extends a session, not its index entries); ending by index reads
-//   the set, then deletes each session in its own slot;
+// - the back-channel index (a provider's sid, sub -> session hashes) is a
+//   set per key (src/session/redis-index.ts);
 // - the refresh lease is SET NX PX with a random token, renewed and released
 //   by its holder only (a script that checks the token), and a refresh's
 //   write checks, in the same script, that the lease is still its own
@@ -38,7 +36,8 @@ import type { Cluster, RedisOptions } from 'ioredis';
 import { createSealer, deriveKey } from './crypto.js';
 import type { Lease, SessionData, SessionStore } from './store.js';
 import { COMMAND_TIMEOUT_MS, connectRedis, watchConnection, type RedisClient, type RedisKind, type RedisTopology, type StoreLogger } from './redis-connection.js';
-import { FENCED_UPDATE, INDEX_ADD, INDEX_PRUNE_AT, RELEASE, RENEW, hashOfMember, leaseKeyOf, legacySessionKeyOf, sessionKeyOf, sha256 } from './redis-keys.js';
+import { FENCED_UPDATE, INDEX_ADD, RELEASE, RENEW, leaseKeyOf, legacySessionKeyOf, sessionKeyOf, sha256 } from './redis-keys.js';
+import { createRedisIndex } from './redis-index.js';
 import { createReleaseBus } from './redis-release.js';
 import { createRedisEventBus } from './redis-events.js';
 
@@ -128,27 +127,7 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     return { ...data };
   };
 
-  /** Ends the sessions an index member names (today's and the legacy key); resolves the hashes of those that were live. */
-  const deleteSessions = async (members: string[]) => {
-    const gone = await Promise.all([...new Set(members.map(hashOfMember))].map(async (hash) => {
-      const key = sessionKeyOf(hash);
-      forget(key);
-      const [now, old] = await Promise.all([client.del(key), client.del(legacySessionKeyOf(hash))]);
-      return now + old > 0 ? hash : undefined;
-    }));
-    return gone.filter((h): h is string => h !== undefined);
-  };
-  /** Drops from index `set` the sessions that have ended (each checked in its own slot). */
-  const prune = async (set: string) => {
-    const members = await client.smembers(set);
-    const live = await Promise.all(members.map((m) => client.exists(sessionKeyOf(hashOfMember(m)), legacySessionKeyOf(hashOfMember(m))).catch(() => 1)));
-    const dead = members.filter((_, i) => live[i] === 0);
-    if (dead.length) await client.srem(set, ...dead);
-  };
-  const index = async (set: string, hash: string, ttlMs: number) => {
-    const size = await scripts.bffIndexAdd(set, hash, ttlMs);
-    if (size > INDEX_PRUNE_AT) prune(set).catch(() => {});
-  };
+  const index = createRedisIndex({ client, indexAdd: (set, member, ttl) => scripts.bffIndexAdd(set, member, ttl), names, forget });
   /**
    * The back-channel index entries, then the sealed value (bound to its
    * key). onlyIfLive (an update): SET XX, so a session destroyed
@@ -168,10 +147,7 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     // what lets a back-channel logout find it (in other slots under Cluster,
     // which can fail on their own); an update keeps its sid and sub
     if (!onlyIfLive) {
-      await Promise.all([
-        data.sid ? index(names('sid', data.sid)[0], hash, indexTtl) : undefined,
-        data.sub ? index(names('sub', data.sub)[0], hash, indexTtl) : undefined,
-      ]);
+      await index.add(data, hash, indexTtl);
     }
     const written = lease
       ? (await scripts.bffFencedUpdate(leaseKeyOf(hash), key, lease.token, value, ttl)) === 1
@@ -235,18 +211,11 @@ export function createRedisStore({ url, secrets, prefix = KEY_PREFIX, maxAge = D
     },
     async destroy(id) {
       if (!everReady()) await firstConnection;
-      await deleteSessions([hashOf(id)]);
+      await index.deleteSessions([hashOf(id)]);
     },
-    async destroyBy({ sid, sub }) {
-      const sets = sid ? names('sid', sid) : sub ? names('sub', sub) : undefined;
-      if (!sets) return [];
+    async destroyBy(query) {
       if (!everReady()) await firstConnection;
-      // per slot: each set read, its sessions deleted one command each, then
-      // the members read removed (a session indexed meanwhile stays indexed)
-      const members = await Promise.all(sets.map((set) => client.smembers(set)));
-      const ended = await deleteSessions(members.flat());
-      await Promise.all(sets.map((set, i) => (members[i].length ? client.srem(set, ...members[i]) : undefined)));
-      return ended;
+      return index.destroyBy(query);
     },
     async remember(value, ttlSeconds) {
       if (!everReady()) await firstConnection;

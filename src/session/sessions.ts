@@ -11,6 +11,8 @@
 // - cookie values whose signature checked out are remembered with their id
 //   (bounded): the same browser sends the same value on every call, and an
 //   HMAC per call is the hot path's largest cryptographic cost;
+// - a session of a provider the configuration no longer has ends on its
+//   next read (its tokens are never sent to another provider);
 // - a store failure is a 503 (StoreUnavailable), counted once, logged once.
 //
 // Not @fastify/session: it hashes a JSON of the whole session on every request
@@ -50,7 +52,7 @@ export const VERIFIED_CACHE = 10_000;
 const MAX_COOKIE_VALUE = 256;
 
 export interface SessionsDeps {
-  config: Pick<Config, 'cookieName' | 'secureCookies' | 'sessionSecrets' | 'idleTimeout' | 'maxAge'>;
+  config: Pick<Config, 'cookieName' | 'secureCookies' | 'sessionSecrets' | 'idleTimeout' | 'maxAge' | 'providers'>;
   store: SessionStore;
   metrics: Pick<Metrics, 'storeErrors'>;
   clock?: Clock;
@@ -128,6 +130,11 @@ export function createSessions({ config, store, metrics, clock = systemClock }: 
       if (!id) return undefined;
       const stored = await guard(request, () => store.get(id));
       if (!stored) return undefined;
+      const { provider } = stored.data;
+      if (provider !== undefined && !Object.hasOwn(config.providers, provider)) {
+        await destroy(request, id, 'logout');
+        return undefined;
+      }
       const now = clock.now() / 1000;
       const wanted = wantedLifetime(stored.data, limits, now);
       if (wanted <= 0) {

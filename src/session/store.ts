@@ -5,6 +5,11 @@
 import type { EventBus } from './events.js';
 
 export interface SessionData {
+  /**
+   * The provider's name (src/oidc/providers.ts): refresh, logout and every
+   * token use it. Undefined in sessions written before several providers: the default's.
+   */
+  provider?: string;
   /** The user's subject at the provider. */
   sub: string;
   /** The provider's session id (`sid` of the ID token), for back-channel logout. */
@@ -39,6 +44,30 @@ export interface SessionData {
    * (src/tokens/exchange.ts): a refreshed access token makes them stale.
    */
   exchangedTokens?: Record<string, { accessToken: string; expiresAt: number; subject: string }>;
+}
+
+/**
+ * Which sessions a back-channel logout ends: its `sid` (else `sub`) at
+ * `provider`; `unnamed` also those that name no provider (written before
+ * sessions named theirs: the default provider's).
+ */
+export interface IndexQuery { sid?: string; sub?: string; provider?: string; unnamed?: boolean }
+
+/**
+ * The back-channel index's name for a session's `sid` or `sub` at its
+ * provider: a `sub` equal at two providers names two users. A session that
+ * names no provider keeps the bare value (its index entries predate providers).
+ */
+export const indexKey = (provider: string | undefined, value: string) => (provider === undefined ? value : `${provider}\n${value}`);
+
+/** The index names a query looks in (both its provider's and the unnamed one with `unnamed`). */
+export function indexKeysOf({ sid, sub, provider, unnamed }: IndexQuery): string[] {
+  // by sid when there is one, else by sub (the caller looks in the matching index)
+  const value = sid ?? sub;
+  if (!value) return [];
+  const keys = [indexKey(provider, value)];
+  if (unnamed && provider !== undefined) keys.push(value);
+  return keys;
 }
 
 /** A stored session and the seconds it has left in the store (its idle clock). */
@@ -86,10 +115,10 @@ export interface SessionStore {
   destroy(id: string): Promise<void>;
   /**
    * Ends every session of a provider session (`sid`) or, without one, of a
-   * subject (`sub`): the back-channel logout. Resolves the event keys
+   * subject (`sub`), of that provider only (indexKey): the back-channel logout. Resolves the event keys
    * (eventKey) of the sessions that were live, so that their end is announced.
    */
-  destroyBy(by: { sid?: string; sub?: string }): Promise<string[]>;
+  destroyBy(by: IndexQuery): Promise<string[]>;
   /** The name under which session `id`'s events travel (src/session/events.ts): the id itself in memory, its hash in Redis. */
   eventKey(id: string): string;
   /** Session events between every process sharing this store. */

@@ -34,7 +34,8 @@ export class ExchangeRefused extends Error {
 
 export interface ExchangeDeps {
   store: SessionStore;
-  provider: () => ReadyProvider | undefined;
+  /** The session's own provider (src/oidc/providers.ts), when loaded. */
+  provider: (data: SessionData) => ReadyProvider | undefined;
   skew: number;
   /** The session's lease with a re-check (src/tokens/refresh.ts createRefresher().underLease). */
   underLease: (id: string, ttl: number, due: (d: SessionData) => boolean, work: Work) => Promise<SessionData>;
@@ -61,7 +62,7 @@ export function createExchanger(deps: ExchangeDeps) {
 
   /** The exchange itself, holding the session's lease, with the session as stored. */
   const exchangeHolding = (id: string, key: string, target: TokenTarget): Work => async (ttl, data, lease) => {
-    const provider = deps.provider();
+    const provider = deps.provider(data);
     if (!provider) throw new RefreshFailed('unavailable', 'provider metadata not loaded');
     let tokens;
     try {

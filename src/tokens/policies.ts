@@ -3,6 +3,9 @@
 // - `freshSession`: the request's session (401 without), refreshed when due
 //   (src/tokens/refresh.ts); a refresh that ends the session is a 401, a
 //   provider that cannot refresh now a 503, a store failure a 503;
+// - every token comes from the session's own provider (src/oidc/providers.ts);
+//   a route with `providers` refuses a session of another one (403
+//   provider_not_allowed) before anything is refreshed or sent;
 // - a route with `acr`/`maxAge` whose session falls short: 401
 //   step_up_required (src/login/step-up.ts), before any token is sought;
 // - `user`: the session's token (401 without); a route with its own
@@ -13,15 +16,15 @@
 // - `exchange`: the session's token exchanged for the route's target
 //   (src/tokens/exchange.ts; 401 without a session, 403 when the provider
 //   refuses, 503 when it is unavailable);
-// - `client`: the gateway's client-credentials token (503 when the provider
-//   fails);
+// - `client`: the gateway's client-credentials token, of the default
+//   provider (503 when the provider fails);
 // - `none`: nothing.
 import type { Config } from '../config/config.js';
 import type { Route } from '../config/routes.js';
-import { ProviderUnavailable, TokenExchangeRefused, Unauthenticated, stepUpRequired } from '../http/errors.js';
+import { ProviderNotAllowed, ProviderUnavailable, TokenExchangeRefused, Unauthenticated, stepUpRequired } from '../http/errors.js';
 import { shortfall, stepUpBody } from '../login/step-up.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { Provider } from '../oidc/provider.js';
+import type { Providers } from '../oidc/providers.js';
 import type { TokenTarget } from '../oidc/token-client.js';
 import type { SessionRequest, Sessions } from '../session/sessions.js';
 import type { SessionData } from '../session/store.js';
@@ -46,9 +49,9 @@ export function routeTarget(route: Route): TokenTarget | undefined {
 }
 
 export interface TokensDeps {
-  config: Pick<Config, 'clientId' | 'refreshSkew' | 'assurance'>;
+  config: Pick<Config, 'refreshSkew' | 'providers' | 'defaultProvider'>;
   sessions: Sessions;
-  provider: Provider;
+  providers: Providers;
   metrics: Pick<Metrics, 'refreshes' | 'storeErrors'>;
   clock?: Clock;
   /** The refresh lease's TTL and waits (tests shorten them). */
@@ -57,19 +60,20 @@ export interface TokensDeps {
 
 export type Tokens = ReturnType<typeof createTokens>;
 
-export function createTokens({ config, sessions, provider, metrics, clock = systemClock, refreshTimings }: TokensDeps) {
+export function createTokens({ config, sessions, providers, metrics, clock = systemClock, refreshTimings }: TokensDeps) {
+  const ofSession = (data: SessionData) => providers.ofSession(data).current();
   const refresher = createRefresher({
     store: sessions.store,
-    provider: () => provider.current(),
-    clientId: config.clientId,
+    provider: ofSession,
     skew: config.refreshSkew,
     onRefresh: (outcome) => metrics.refreshes.inc({ outcome }),
     onSessionEvent: sessions.announce,
     clock,
     timings: refreshTimings,
   });
-  const exchanger = createExchanger({ store: sessions.store, provider: () => provider.current(), skew: config.refreshSkew, underLease: refresher.underLease, clock });
-  const clientTokens = createClientCredentials({ provider: () => provider.current(), skew: config.refreshSkew, clock });
+  const exchanger = createExchanger({ store: sessions.store, provider: ofSession, skew: config.refreshSkew, underLease: refresher.underLease, clock });
+  // the gateway's own tokens: the default provider's
+  const clientTokens = createClientCredentials({ provider: () => providers.default.current(), skew: config.refreshSkew, clock });
 
   const sessionFailed = (request: SessionRequest, e: unknown): never => {
     if (e instanceof RefreshFailed) {
@@ -82,15 +86,16 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
     }
     return sessions.storeFailed(request, e);
   };
-  // OIDC_DPOP: the key of each token; without it, nothing is looked up per call
-  const dpop = config.assurance.dpop;
-  const sessionKey = (s: SessionData) => provider.current()?.dpop?.forSession(s);
+  // OIDC_DPOP (of any provider): the key of each token; without it, nothing is looked up per call
+  const dpop = Object.values(config.providers).some((p) => p.assurance.dpop);
+  const sessionKey = (s: SessionData) => ofSession(s)?.dpop?.forSession(s);
   const secondsLeft = (request: SessionRequest) => request.sessionExpiresAt - clock.now() / 1000;
 
-  /** The request's session with a usable access token; throws 401/503. */
-  async function freshSession(request: SessionRequest): Promise<SessionData> {
+  /** The request's session with a usable access token (of one of `allowed` providers when given); throws 401/403/503. */
+  async function freshSession(request: SessionRequest, allowed?: readonly string[]): Promise<SessionData> {
     const session = await sessions.load(request);
     if (!session) throw new Unauthenticated();
+    if (allowed && !allowed.includes(session.provider ?? config.defaultProvider)) throw new ProviderNotAllowed();
     if (!refreshDue(session, config.refreshSkew, clock.now() / 1000)) return session;
     try {
       const fresh = await refresher.fresh(request.sessionId!, session, secondsLeft(request));
@@ -104,7 +109,7 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
 
   /** The user's token for `route`: the session's, or one for the route's own target. */
   async function userToken(request: SessionRequest, route: Route): Promise<RouteToken> {
-    const session = await freshSession(request);
+    const session = await freshSession(request, route.providers);
     if (route.acr || route.maxAge !== undefined) {
       const short = shortfall(route, session, clock.now() / 1000);
       if (short) throw stepUpRequired(stepUpBody(short));
@@ -133,7 +138,7 @@ export function createTokens({ config, sessions, provider, metrics, clock = syst
   async function clientToken(request: SessionRequest, route: Route): Promise<RouteToken> {
     try {
       const token = await clientTokens.token(routeTarget(route) ?? {});
-      return { token, dpop: dpop ? provider.current()?.dpop?.forClient() : undefined };
+      return { token, dpop: dpop ? providers.default.current()?.dpop?.forClient() : undefined };
     } catch (e) {
       if (!(e instanceof ClientTokenUnavailable)) throw e;
       request.log.warn({ reason: e.message }, 'client token unavailable');

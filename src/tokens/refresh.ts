@@ -83,8 +83,8 @@ export function resourceTokenOf(data: SessionData, key: string, skew: number, no
 
 export interface RefreshDeps {
   store: SessionStore;
-  provider: () => ReadyProvider | undefined;
-  clientId: string;
+  /** The session's own provider (src/oidc/providers.ts), when loaded. */
+  provider: (data: SessionData) => ReadyProvider | undefined;
   skew: number;
   onRefresh?: (outcome: 'success' | 'rejected' | 'unavailable') => void;
   /** Hears a session's own token refreshed, and a session this ends (src/session/watch.ts tells every instance). */
@@ -166,12 +166,12 @@ export function createRefresher(deps: RefreshDeps) {
    * session's (`iss`, `sub`) in both cases; `merge` puts the new tokens in.
    */
   async function refreshHolding(id: string, ttl: number, data: SessionData, merge: Merge, lease: Lease, target?: TokenTarget): Promise<SessionData> {
-    const provider = deps.provider();
+    const provider = deps.provider(data);
     if (!provider) throw new RefreshFailed('unavailable', 'provider metadata not loaded');
     const tokens = await useRefreshToken(id, provider, data, data.refreshToken!, target);
     if (tokens.id_token && provider.keyFor && provider.issuer) {
       try {
-        await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.quirks.checkIssuer, clientId: deps.clientId, algorithms: provider.algorithms, sub: data.sub, now: nowS() });
+        await verifyIdToken(tokens.id_token, provider.keyFor, { issuer: provider.quirks.checkIssuer, clientId: provider.config.clientId, algorithms: provider.algorithms, sub: data.sub, now: nowS() });
       } catch (e) {
         return refused(id, `refreshed ID token refused: ${(e as Error).message}`);
       }

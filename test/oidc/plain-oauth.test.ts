@@ -60,7 +60,7 @@ t.test('logs in without discovery: /auth/me shows the sub of the verified JWT ac
   const me = await gw.call(browser, '/auth/me');
   t.equal(me.status, 200);
   const body = JSON.parse(me.body);
-  t.same(Object.keys(body).sort(), ['absoluteExpiresAt', 'expiresAt', 'user']);
+  t.same(Object.keys(body).sort(), ['absoluteExpiresAt', 'expiresAt', 'provider', 'user']);
   t.equal(body.user.sub, 'alice');
   t.notOk('aud' in body.user || 'iss' in body.user || 'scope' in body.user || 'client_id' in body.user, 'protocol claims left out');
 

@@ -33,7 +33,7 @@ t.test('a reload keeps the pools of unchanged routes and closes the others after
   table.serve(gone, () => new Promise<void>((r) => { settle = r; }));
 
   writeFileSync(file, yaml([['/api', 'http://127.0.0.1:9001'], ['/api/admin', 'http://127.0.0.1:9004'], ['/new', 'http://127.0.0.1:9005']]));
-  const changes = live.replace(readFileConfig(file));
+  const changes = live.replace(readFileConfig(file, ['default']));
   t.same(changes, { added: ['/new'], removed: ['/gone'], changed: ['/api/admin'] });
   t.equal(config.routes.length, 3, 'the config holds the new routes');
   t.same(live.prefixes, ['/api', '/api/admin', '/new']);

@@ -18,7 +18,8 @@ for (const conform of [false, true]) {
     t.match(me.headers['content-type'], /application\/json/);
     t.equal(me.headers['cache-control'], 'no-store');
     const body = JSON.parse(me.body);
-    t.same(Object.keys(body).sort(), ['absoluteExpiresAt', 'expiresAt', 'user']);
+    t.same(Object.keys(body).sort(), ['absoluteExpiresAt', 'expiresAt', 'provider', 'user']);
+    t.equal(body.provider, 'default', 'the environment form: the provider named default');
     t.same(body.user, accountClaims('alice'), 'exactly the account\'s claims: no nonce, aud, at_hash, iss, exp, iat, sid');
     t.ok(body.expiresAt >= Math.floor(now) + 590 && body.expiresAt <= Math.ceil(now) + 600, 'expiresAt: the idle limit, earlier than the absolute one');
     t.ok(body.absoluteExpiresAt >= Math.floor(now) + 890 && body.absoluteExpiresAt <= Math.ceil(now) + 900, 'absoluteExpiresAt: SESSION_MAX_AGE from the login');

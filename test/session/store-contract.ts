@@ -102,6 +102,24 @@ export function storeContract(t: Test, factory: StoreFactory, pass: Pass = sleep
     t.equal(await store.get(id), undefined);
   });
 
+  t.test('destroyBy ends the sessions of one provider only: a sub equal at two providers is two users', async (t) => {
+    const store = await open(t);
+    const sub = `same-${randomId(6)}`;
+    const [atCorp, atPartners, older] = [randomId(), randomId(), randomId()];
+    await store.set(atCorp, sessionData({ sub, provider: 'corp' }), 60);
+    const partnersData = sessionData({ sub, provider: 'partners' });
+    await store.set(atPartners, partnersData, 60);
+    // written before sessions named their provider: the default provider's
+    await store.set(older, sessionData({ sub }), 60);
+    t.equal((await store.destroyBy({ sid: partnersData.sid, provider: 'corp', unnamed: true })).length, 0, "partners' sid at corp: nothing");
+    t.same(await store.destroyBy({ sub, provider: 'partners' }), [store.eventKey(atPartners)], "partners' sub ends the partners session only");
+    t.ok(await store.get(atCorp), "corp's session with the same sub lives");
+    t.ok(await store.get(older), 'the unnamed one too');
+    t.equal((await store.destroyBy({ sub, provider: 'corp', unnamed: true })).length, 2, "the default provider's sub ends its sessions and the unnamed ones");
+    t.equal(await store.get(atCorp), undefined);
+    t.equal(await store.get(older), undefined);
+  });
+
   t.test('a session expires by itself after its TTL', async (t) => {
     const store = await open(t);
     const id = randomId();

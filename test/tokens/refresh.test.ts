@@ -213,8 +213,8 @@ t.test('a token endpoint answering 429, 408 or invalid_client keeps the session 
   const store = createMemoryStore();
   t.teardown(() => store.close());
   const refresher = createRefresher({
-    store, clientId: config.clientId, skew: 1,
-    provider: () => ({ metadata, tokens: createTokenClient(config, metadata), algorithms: ['RS256'], quirks: quirksFor(config.preset, origin, metadata) }),
+    store, skew: 1,
+    provider: () => ({ name: 'default', config, metadata, tokens: createTokenClient(config, metadata), algorithms: ['RS256'], quirks: quirksFor(config.preset, origin, metadata) }),
   });
   const data = { sub: 'alice', user: {}, accessToken: 'at-1', accessTokenExpiresAt: Math.floor(Date.now() / 1000) - 1, refreshToken: 'rt-1', createdAt: Math.floor(Date.now() / 1000) };
 
@@ -236,7 +236,7 @@ t.test('a refresh waits MAX_WAIT_MS for another holder of the lease, then answer
   const clock = testClock();
   const store = createMemoryStore({ clock });
   t.teardown(() => store.close());
-  const refresher = createRefresher({ store, clientId: 'bff-gateway', skew: 1, provider: () => undefined, clock });
+  const refresher = createRefresher({ store, skew: 1, provider: () => undefined, clock });
   const now = Math.floor(clock.now() / 1000);
   const data = { sub: 'alice', user: {}, accessToken: 'at-1', accessTokenExpiresAt: now - 1, refreshToken: 'rt-1', createdAt: now };
   await store.set('s1', data, 60);
@@ -287,8 +287,8 @@ t.test('a refreshed ID token of another subject or issuer, or signed by another 
   const store = createMemoryStore();
   t.teardown(() => store.close());
   const refresher = createRefresher({
-    store, clientId: config.clientId, skew: 1,
-    provider: () => ({ metadata, issuer: origin, tokens: createTokenClient(config, metadata), keyFor: async () => publicPem, algorithms: ['RS256'], quirks: quirksFor(config.preset, origin, metadata) }),
+    store, skew: 1,
+    provider: () => ({ name: 'default', config, metadata, issuer: origin, tokens: createTokenClient(config, metadata), keyFor: async () => publicPem, algorithms: ['RS256'], quirks: quirksFor(config.preset, origin, metadata) }),
   });
   const now = Math.floor(Date.now() / 1000);
   const data = { sub: 'alice', user: {}, accessToken: 'at-0', accessTokenExpiresAt: now - 1, refreshToken: 'rt-0', createdAt: now };
