@@ -121,3 +121,31 @@ t.test('/auth/jwks serves the union of the providers\' client keys, each kid onc
     routes: [routes[0]],
   }), /^BFF_CONFIG: providers\.partners\.clientKeyFile has the kid same of another provider's different key$/);
 });
+
+t.test('presets are per provider: preset, allowedTenants (a list) and logoutIdTokenHint in the file', async (t) => {
+  const entra = { issuer: 'https://login.microsoftonline.com/organizations/v2.0', clientId: 'bff-entra', clientSecretEnv: 'PARTNERS_SECRET', allowedTenants: ['8eaef023-2b34-4da1-9baa-8bc8c9d6a490'] };
+  const c = load({ providers: { corp: { ...corp, preset: 'keycloak', logoutIdTokenHint: true }, entra }, defaultProvider: 'corp', routes });
+  t.same(c.providers.corp.preset, { name: 'keycloak', auto: false, allowedTenants: undefined, logoutIdTokenHint: true });
+  t.same(c.providers.entra.preset, { name: 'entra', auto: true, allowedTenants: ['8eaef023-2b34-4da1-9baa-8bc8c9d6a490'], logoutIdTokenHint: false }, 'auto-chosen from the issuer host');
+  t.equal(forProvider(c, 'entra').preset.name, 'entra', "the provider's view carries its own preset");
+  t.equal(refusal({ providers: { corp: { ...corp, allowedTenants: ['8eaef023-2b34-4da1-9baa-8bc8c9d6a490'] } }, routes: [routes[0]] }),
+    'BFF_CONFIG: providers.corp.allowedTenants applies to the entra preset only (the preset in force is none; set providers.corp.preset=entra)');
+  t.match(refusal({ providers: { corp: { ...corp, logoutIdTokenHint: 'yes' } }, routes: [routes[0]] }), /^BFF_CONFIG: providers\.corp\.logoutIdTokenHint /);
+  t.equal(refusal({ providers: { corp }, routes: [routes[0]] }, { OIDC_PRESET: 'google' }),
+    'OIDC_PRESET: is a provider setting of the environment form: BFF_CONFIG lists its providers, set it there instead');
+});
+
+t.test("a provider's routes follow the shared configuration (a reload replaces them)", async (t) => {
+  const c = load({ providers: { corp, partners }, defaultProvider: 'corp', routes });
+  const p = forProvider(c, 'partners');
+  t.same(p.routes.map((r) => r.prefix), ['/api']);
+  c.routes = [...c.routes, { ...c.routes[0], prefix: '/more' }, { ...c.routes[1], prefix: '/corp-only' }];
+  t.same(p.routes.map((r) => r.prefix), ['/api', '/more'], "a route added later is the partners' too, one restricted to corp is not");
+});
+
+t.test("a reload's file must name running providers in its routes, with the start's line", async (t) => {
+  const { readFileConfig } = await import('../../src/config/file.js');
+  const file = writeBffConfig({ providers: { corp, partners }, defaultProvider: 'corp', routes: [routes[0], { ...routes[1], providers: ['partners', 'staff'] }] });
+  t.throws(() => readFileConfig(file, ['corp', 'partners']), new ConfigError('BFF_CONFIG', 'routes[1].providers names an unknown provider: staff (known: corp, partners)'));
+  t.same(readFileConfig(file, ['corp', 'partners', 'staff']).routes[1].providers, ['partners', 'staff']);
+});
