@@ -108,10 +108,10 @@ t.test('the Dockerfile, built with podman, runs a gateway that logs in, proxies,
   await podman('run', '-d', '--name', name, '--network', 'host', ...Object.entries(vars).flatMap(([k, v]) => ['-e', `${k}=${v}`]), IMAGE);
   t.teardown(() => exec('podman', ['rm', '-f', name], { env }).catch(() => {}));
 
-  await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok || undefined, { what: '/healthz', timeoutMs: 30_000 });
-  t.pass('/healthz answers 200');
-  await waitFor(async () => (await fetch(`${url}/readyz`)).ok || undefined, { what: '/readyz', timeoutMs: 30_000 });
-  t.pass('/readyz answers 200');
+  const healthz = await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok || undefined, { what: '/healthz', timeoutMs: 30_000 });
+  t.equal(healthz, true, '/healthz answers 200');
+  const readyz = await waitFor(async () => (await fetch(`${url}/readyz`)).ok || undefined, { what: '/readyz', timeoutMs: 30_000 });
+  t.equal(readyz, true, '/readyz answers 200');
   t.equal(await podman('exec', name, 'id', '-u'), '1000', 'the gateway\'s process runs as uid 1000');
   t.equal(await podman('healthcheck', 'run', name).then(() => 0, () => 1), 0, 'the HEALTHCHECK command succeeds');
 
