@@ -14,6 +14,7 @@ import { startIdp } from '../fixtures/idp.js';
 import { freePort } from '../fixtures/net.js';
 import { testEnv, SECRET } from '../fixtures/gateway.js';
 import { ConfigSchema } from '../../src/config/schema.js';
+import { NO_ENV_PROVIDER, writeBffConfig } from '../fixtures/providers.js';
 
 const CLI = `${ROOT}dist/src/cli.js`;
 
@@ -70,6 +71,22 @@ t.test('check: the provider down is exit 1 and one line naming OIDC_ISSUER', asy
   t.equal(res.code, 1);
   t.equal(res.stdout, '', 'nothing printed as the configuration');
   t.match(res.stderr, /^bff-gateway: configuration error: OIDC_ISSUER: discovery failed: http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED.*\n$/, 'one line');
+});
+
+t.test('check: the file\'s providers are each fetched; one down is exit 1 and one line naming its key', async (t) => {
+  const idp = await startIdp({ publicUrls: ['http://127.0.0.1:3000'] });
+  t.teardown(() => idp.close());
+  const port = await freePort();
+  const corp = { issuer: idp.issuer, clientId: idp.clientId, clientSecretEnv: 'CORP_SECRET' };
+  const doc = (partners: string) => ({ providers: { corp, partners: { ...corp, issuer: partners } }, defaultProvider: 'corp', routes: [{ prefix: '/api', upstream: 'http://api.internal:8080' }] });
+  const env = (file: string) => ({ ...testEnv(NO_ENV_PROVIDER), BFF_CONFIG: file, CORP_SECRET: idp.clientSecret });
+  const ok = await run(CLI, ['check'], env(writeBffConfig(doc(idp.issuer))));
+  t.equal(ok.code, 0, `exit 0 (stderr: ${ok.stderr})`);
+  t.match(JSON.parse(ok.stdout).providers, [{ name: 'corp', discovery: 'ok' }, { name: 'partners', discovery: 'ok' }], 'both discovery documents fetched');
+  t.notOk(ok.stdout.includes(idp.clientSecret), 'the secret named by clientSecretEnv is not printed');
+  const down = await run(CLI, ['check'], env(writeBffConfig(doc(`http://127.0.0.1:${port}`))));
+  t.equal(down.code, 1);
+  t.match(down.stderr, /^bff-gateway: configuration error: BFF_CONFIG: providers\.partners\.issuer: discovery failed: http:\/\/127\.0\.0\.1:\d+: .*ECONNREFUSED.*\n$/, 'one line naming the provider\'s key');
 });
 
 t.test('check: an invalid BFF_CONFIG is exit 1 and the start\'s own line', async (t) => {
