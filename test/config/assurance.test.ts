@@ -10,19 +10,11 @@ import { createHash, createPrivateKey, generateKeyPairSync, X509Certificate } fr
 import { execFileSync, spawn } from 'node:child_process';
 import { clientAuthentication } from '../../src/oidc/client-auth.js';
 import { SERVER } from '../fixtures/root.js';
-import { loadConfig, ConfigError } from '../../src/config/config.js';
-import { testEnv } from '../fixtures/gateway.js';
+import { loadConfig } from '../../src/config/config.js';
+import { configRefusal, testEnv } from '../fixtures/gateway.js';
 import { keyFile } from '../fixtures/fapi.js';
 
-function refusal(over: Record<string, string | undefined>): ConfigError | undefined {
-  try {
-    loadConfig(testEnv(over));
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  return undefined;
-}
+const refusal = (over: Record<string, string | undefined>) => configRefusal(testEnv(over));
 
 const ec = keyFile('ec');
 const ed = keyFile('ed25519', 'jwk', { kid: 'my-kid' });

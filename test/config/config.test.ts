@@ -5,20 +5,12 @@ import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
 import { availableParallelism } from 'node:os';
 import { parseWorkers, MAX_WORKERS } from '../../src/config/workers.js';
-import { testEnv } from '../fixtures/gateway.js';
+import { configRefusal, testEnv } from '../fixtures/gateway.js';
 
 const REQUIRED = ['PUBLIC_URL', 'OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'API_UPSTREAM', 'SESSION_SECRET'];
 
 /** The ConfigError loadConfig throws for `over` on top of a valid env. */
-function refusal(over: Record<string, string | undefined>): ConfigError | undefined {
-  try {
-    loadConfig(testEnv(over));
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  return undefined;
-}
+const refusal = (over: Record<string, string | undefined>) => configRefusal(testEnv(over));
 
 t.test('a complete environment loads', async (t) => {
   const c = loadConfig(testEnv());

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
-import { testEnv } from '../fixtures/gateway.js';
+import { configRefusal, testEnv } from '../fixtures/gateway.js';
 import { NO_ENV_PROVIDER, writeBffConfig } from '../fixtures/providers.js';
 import { forProvider } from '../../src/oidc/providers.js';
 import { buildApp } from '../../src/app.js';
@@ -20,19 +20,12 @@ const corp = { issuer: 'https://login.corp.example', clientId: 'bff', clientSecr
 const partners = { issuer: 'https://idp.partners.example/realms/x', clientId: 'bff-partners', clientSecretEnv: 'PARTNERS_SECRET', postLogoutRedirectUri: 'https://app.example/bye' };
 const routes = [{ prefix: '/api', upstream: 'http://api:8080' }, { prefix: '/corp', upstream: 'http://corp:8080', providers: ['corp'] }];
 
-const load = (doc: unknown, over: Record<string, string | undefined> = {}) =>
-  loadConfig(testEnv({ ...NO_ENV_PROVIDER, BFF_CONFIG: writeBffConfig(doc), PARTNERS_SECRET: 'partners-secret-value', ...over }));
+const envOf = (doc: unknown, over: Record<string, string | undefined> = {}) =>
+  testEnv({ ...NO_ENV_PROVIDER, BFF_CONFIG: writeBffConfig(doc), PARTNERS_SECRET: 'partners-secret-value', ...over });
+const load = (doc: unknown, over: Record<string, string | undefined> = {}) => loadConfig(envOf(doc, over));
 
 /** The one line loadConfig stops with. */
-function refusal(doc: unknown, over: Record<string, string | undefined> = {}): string {
-  try {
-    load(doc, over);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  return 'loaded';
-}
+const refusal = (doc: unknown, over: Record<string, string | undefined> = {}): string => configRefusal(envOf(doc, over))?.message ?? 'loaded';
 
 t.test('the file names its providers: each gets its own settings, the default one is also the top level', async (t) => {
   const c = load({ providers: { corp, partners }, defaultProvider: 'corp', routes });

@@ -6,18 +6,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
-import { testEnv } from '../fixtures/gateway.js';
+import { configRefusal, testEnv } from '../fixtures/gateway.js';
 
 const redis = (over: Record<string, string | undefined>) => testEnv({ SESSION_STORE: 'redis', ...over });
 
 function refusal(env: Record<string, string | undefined>): ConfigError {
-  try {
-    loadConfig(env);
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('the configuration was accepted');
+  const e = configRefusal(env);
+  if (!e) throw new Error('the configuration was accepted');
+  return e;
 }
 
 t.test('REDIS_URL alone is a standalone Redis; sentinels and cluster seeds are parsed, the master name defaults to mymaster', async (t) => {

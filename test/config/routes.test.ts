@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, ConfigError } from '../../src/config/config.js';
-import { testEnv } from '../fixtures/gateway.js';
+import { configRefusal, testEnv } from '../fixtures/gateway.js';
 import { isGatewayPath } from '../../src/frontend/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'bff-config-routes-'));
@@ -16,15 +16,7 @@ function file(text: string, ext = 'yaml'): string {
   return p;
 }
 
-function refusal(over: Record<string, string | undefined>): string {
-  try {
-    loadConfig(testEnv({ API_UPSTREAM: undefined, ...over }));
-  } catch (e) {
-    if (e instanceof ConfigError) return e.message;
-    throw e;
-  }
-  return 'accepted';
-}
+const refusal = (over: Record<string, string | undefined>): string => configRefusal(testEnv({ API_UPSTREAM: undefined, ...over }))?.message ?? 'accepted';
 
 const okRoute = { prefix: '/api', upstream: 'http://127.0.0.1:9' };
 const json = (routes: unknown[]) => file(JSON.stringify({ routes }), 'json');
